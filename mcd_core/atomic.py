@@ -1,0 +1,69 @@
+"""Atomic outputs: write under a temporary name beside the target, then rename.
+
+A killed run therefore leaves either the complete previous output or nothing under the final
+name; temporary leftovers carry a `.tmp-` prefix and are removed by the next attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+def _tmp_sibling(target: Path, is_dir: bool) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if is_dir:
+        return Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    fd, name = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a directory tree if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def clean_stale_tmp(target: Path) -> None:
+    """Remove temporary leftovers of earlier, killed attempts at `target`."""
+    if target.parent.is_dir():
+        for leftover in target.parent.glob(f".tmp-{target.name}-*"):
+            remove_path(leftover)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces `target`, on error it is deleted."""
+    target = Path(target)
+    clean_stale_tmp(target)
+    tmp = _tmp_sibling(target, is_dir)
+    try:
+        yield tmp
+    except BaseException:
+        remove_path(tmp)
+        raise
+    if is_dir and target.exists():
+        remove_path(target)  # os.replace cannot replace a non-empty directory
+    os.replace(tmp, target)
+
+
+def write_text(target: str | os.PathLike, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(target: str | os.PathLike, obj, indent: int | None = 1) -> None:
+    write_text(target, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
+
+
+def write_bytes(target: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
