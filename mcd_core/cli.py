@@ -15,7 +15,8 @@ import sys
 from . import __version__
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
-COMMAND_MODULES = ("demo", "media", "extract", "weights", "annotations", "train", "modelcard")
+COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "weights", "annotations", "train",
+                   "modelcard")
 
 
 class UserError(Exception):

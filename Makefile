@@ -1,0 +1,32 @@
+# `make demo`: virtual environment, install, the whole demo pipeline -> results/demo/table3.csv
+# `make test`: virtual environment, install, the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean-demo
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet "pip>=23"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(BIN)/snakemake --cores $(CORES) results/demo/table3.csv
+	@cat results/demo/table3.md
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/snakemake --lint
+
+bench: setup
+	$(BIN)/python bench/dag_build.py
+
+clean-demo:
+	rm -rf results/demo resources/demo

@@ -1,0 +1,26 @@
+# MCD audio-visual question answering: from raw videos and MUSIC-AVQA annotations to Table III.
+#   snakemake --cores 2                              # the datasets listed under `run` (demo)
+#   snakemake --cores 8 results/music_avqa/table3.csv
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/media.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        expand("results/{dataset}/table3.csv", dataset=CONFIG["run"]),
+    default_target: True

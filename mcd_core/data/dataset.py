@@ -1,0 +1,105 @@
+"""`AVQADataset`: questions joined with their videos' rows in the audio and visual feature stores.
+
+Each item is a dict of tensors: `question` (14 ids), `qtype` (2 ids), `keywords` (4 ids), `answer`
+(class index, -1 if unseen in training), `audio` (T', Da), `visual` (T', Dv) with patch streams
+averaged over their P patches (the paper avg-pools L, W), `audio_len`/`visual_len` (real steps
+after the stride), `question_id`, and `video_id` (str). A model that reads no features (the
+question-only baseline) passes no stores and gets no feature keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from typing import Sequence
+
+import numpy as np
+import torch
+import zarr
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from ..store import FeatureStore, StoreError
+from .annotations import Question
+from .vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+
+class DatasetError(ValueError):
+    """Bad dataset arguments (e.g. a stride below 1, stores of different lengths)."""
+
+
+class _StreamRows:
+    """One store's rows for the dataset: lazy Zarr reads (re-opened per process) or a preloaded array."""
+
+    def __init__(self, store: FeatureStore, video_ids: Sequence[str], stride: int, in_memory: bool):
+        self.path = store.path
+        self.stride = stride
+        self.row_of = {v: store.row(v) for v in video_ids}
+        steps = store.features.shape[1]
+        self.lengths = {v: max(1, math.ceil(int(store.lengths[r]) / stride)) for v, r in self.row_of.items()}
+        self.steps = len(range(0, steps, stride))
+        self._array = None
+        self._pid = None
+        self.memory: dict[str, np.ndarray] | None = None
+        if in_memory:
+            self.memory = {v: self._read_row(store.features, r)
+                           for v, r in tqdm(self.row_of.items(), desc=f"loading {store.path.name}",
+                                            leave=False)}
+
+    def _read_row(self, features, row: int) -> np.ndarray:
+        x = np.asarray(features[row], dtype=np.float32)[:: self.stride]     # (T', D) or (T', P, D)
+        return x.mean(axis=1) if x.ndim == 3 else x                          # (T', D)
+
+    def __getstate__(self):  # Zarr handles are re-opened in each DataLoader worker
+        state = dict(self.__dict__)
+        state["_array"], state["_pid"] = None, None
+        return state
+
+    def get(self, video_id: str) -> np.ndarray:
+        if self.memory is not None:
+            return self.memory[video_id]
+        if self._pid != os.getpid():
+            self._array = zarr.open_group(store=str(self.path), mode="r", use_consolidated=True)["features"]
+            self._pid = os.getpid()
+        return self._read_row(self._array, self.row_of[video_id])
+
+
+class AVQADataset(Dataset):
+    def __init__(self, questions: Sequence[Question], vocab: Vocab, audio_store: FeatureStore | None = None,
+                 visual_store: FeatureStore | None = None, stride: int = 1, in_memory: bool = False):
+        if stride < 1:
+            raise DatasetError(f"stride must be >= 1, got {stride}")
+        stores = {"audio": audio_store, "visual": visual_store}
+        kept = list(questions)
+        for name, store in stores.items():
+            if store is not None:
+                kept = [q for q in kept if q.video_id in store.index]
+        self.dropped = len(questions) - len(kept)   # questions whose video is missing from a store
+        self.dropped_videos = len({q.video_id for q in questions} - {q.video_id for q in kept})
+        if self.dropped:
+            log.warning("%d questions (%d videos) left out: their video is missing from a feature store",
+                        self.dropped, self.dropped_videos)
+        self.questions = kept
+        videos = sorted({q.video_id for q in kept})
+        self.streams = {name: _StreamRows(store, videos, stride, in_memory)
+                        for name, store in stores.items() if store is not None}
+        self._encoded = [(torch.tensor(vocab.encode_question(q)), torch.tensor(vocab.encode_type(q)),
+                          torch.tensor(vocab.encode_keywords(q)), vocab.answer_index(q.answer))
+                         for q in kept]
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def __getitem__(self, index: int) -> dict:
+        q = self.questions[index]
+        question, qtype, keywords, answer = self._encoded[index]
+        item = {"question": question, "qtype": qtype, "keywords": keywords,
+                "answer": torch.tensor(answer), "question_id": torch.tensor(q.question_id),
+                "video_id": q.video_id}
+        for name, rows in self.streams.items():
+            item[name] = torch.from_numpy(rows.get(q.video_id))                # (T', D)
+            item[f"{name}_len"] = torch.tensor(rows.lengths[q.video_id])
+        return item

@@ -1,0 +1,129 @@
+"""Vocabularies built from the training split: question words, text-object words, answers.
+
+Index 0 of both word lists is `<pad>` (the community's padding index). Index 1 is `<unk>`: the
+community built its word list over all splits, so it never met an unseen word; we build from the
+train split only (no peeking at val/test), so a val/test word never seen in training maps to
+`<unk>` instead of crashing. Answers unseen in training get index -1 and are scored as wrong.
+
+Every list is sorted after the two specials, so the same train file gives a byte-identical
+vocab.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..atomic import write_json
+from .annotations import MODALITIES, QUESTION_TYPES, Question
+
+MAX_QUESTION_TOKENS = 14   # community question length: truncate or pad to this many tokens
+MAX_KEYWORDS = 4           # most templ_values of any MUSIC-AVQA template
+PAD = "<pad>"              # index 0 in both word lists
+UNK = "<unk>"              # index 1 in both word lists
+SPECIALS = (PAD, UNK)
+FORMAT = "mcd-vocab/1"     # tag written into vocab.json and checked on load
+
+
+class VocabError(ValueError):
+    """A vocabulary file is missing or malformed."""
+
+
+def type_words() -> list[str]:
+    """The lower-case words of every modality and question type ("audio-visual", "temporal", ...)."""
+    return sorted({m.lower() for m in MODALITIES} | {t.lower() for _, t in QUESTION_TYPES})
+
+
+@dataclass
+class Vocab:
+    words: list[str]          # question words; 0 <pad>, 1 <unk>, then sorted train tokens
+    object_words: list[str]   # text-object words; 0 <pad>, 1 <unk>, then sorted type words + keywords
+    answers: list[str]        # sorted train answers; position = class index
+    _word_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _object_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _answer_index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("words", "object_words"):
+            if tuple(getattr(self, name)[:2]) != SPECIALS:
+                raise VocabError(f"{name} must start with {PAD!r}, {UNK!r}")
+        for name in ("words", "object_words", "answers"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise VocabError(f"{name} has repeated entries")
+        self._word_index = {w: i for i, w in enumerate(self.words)}
+        self._object_index = {w: i for i, w in enumerate(self.object_words)}
+        self._answer_index = {a: i for i, a in enumerate(self.answers)}
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def from_questions(cls, train_questions: Iterable[Question]) -> "Vocab":
+        words: set[str] = set()
+        keywords: set[str] = set()
+        answers: set[str] = set()
+        for q in train_questions:
+            words.update(q.tokens)
+            keywords.update(q.templ_values)
+            answers.add(q.answer)
+        if not answers:
+            raise VocabError("cannot build a vocabulary from zero training questions")
+        objects = set(type_words()) | keywords
+        return cls(words=[*SPECIALS, *sorted(words - set(SPECIALS))],
+                   object_words=[*SPECIALS, *sorted(objects - set(SPECIALS))],
+                   answers=sorted(answers))
+
+    # -- encoding ---------------------------------------------------------------------------
+    def encode_question(self, q: Question) -> list[int]:
+        """Token ids, truncated / padded with <pad> to MAX_QUESTION_TOKENS."""
+        ids = [self._word_index.get(t, 1) for t in q.tokens[:MAX_QUESTION_TOKENS]]
+        return ids + [0] * (MAX_QUESTION_TOKENS - len(ids))
+
+    def encode_type(self, q: Question) -> list[int]:
+        """[modality word, question-type word], lower-case, as text-object ids."""
+        return [self._object_index.get(q.modality.lower(), 1),
+                self._object_index.get(q.qtype.lower(), 1)]
+
+    def encode_keywords(self, q: Question) -> list[int]:
+        """The templ_values as text-object ids, padded to MAX_KEYWORDS (all <pad> if none)."""
+        ids = [self._object_index.get(v, 1) for v in q.templ_values[:MAX_KEYWORDS]]
+        return ids + [0] * (MAX_KEYWORDS - len(ids))
+
+    def answer_index(self, answer: str) -> int:
+        """Class index of an answer; -1 for an answer never seen in training."""
+        return self._answer_index.get(answer, -1)
+
+    # -- files ------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "max_question_tokens": MAX_QUESTION_TOKENS,
+                "words": self.words, "object_words": self.object_words, "answers": self.answers}
+
+    def save(self, path: str | os.PathLike) -> None:
+        write_json(path, self.to_dict(), indent=1)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Vocab":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise VocabError(f"{path}: vocabulary file not found (build it with `mcd vocab`)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise VocabError(f"{path}: not a JSON file ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise VocabError(f"{path}: not a vocabulary file (expected \"format\": {FORMAT!r})")
+        if data.get("max_question_tokens") != MAX_QUESTION_TOKENS:
+            raise VocabError(f"{path}: field 'max_question_tokens' is "
+                             f"{data.get('max_question_tokens')!r}, this code uses {MAX_QUESTION_TOKENS}")
+        lists = {}
+        for key in ("words", "object_words", "answers"):
+            value = data.get(key)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise VocabError(f"{path}: field {key!r} must be a list of strings")
+            lists[key] = value
+        try:
+            return cls(**lists)
+        except VocabError as exc:
+            raise VocabError(f"{path}: {exc}") from None

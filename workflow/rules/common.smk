@@ -1,0 +1,171 @@
+# Helpers shared by the rules: validated config, per-dataset settings, shards, paths.
+
+
+envvars:
+    "PATH",
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from mcd_core import pipeline
+
+try:
+    CONFIG = pipeline.validate_config(
+        config, pipeline.load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    )
+except pipeline.ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+# Rules call `mcd`, the console script installed beside the Python that runs Snakemake: put that
+# folder first on PATH so that jobs find it even when the environment is not activated.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+DATASETS = sorted(CONFIG["datasets"])
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    shard=r"shard_\d{5}",
+    seed=r"\d+",
+    variant=r"[A-Za-z0-9_]+",
+    stream="visual|visual_patch|audio",
+    backbone=r"[A-Za-z0-9_]+",
+    tag=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+",
+
+
+def settings(dataset):
+    return pipeline.dataset_settings(CONFIG, dataset)
+
+
+def video_ids(dataset):
+    try:
+        return pipeline.dataset_video_ids(settings(dataset))
+    except pipeline.DatasetNotReadyError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+def shards(dataset):
+    ids = video_ids(dataset)
+    return pipeline.shard_names(len(ids), settings(dataset).extraction["shard_size"])
+
+
+def shard_video_ids(dataset, shard):
+    ids = video_ids(dataset)
+    size = settings(dataset).extraction["shard_size"]
+    return pipeline.make_shards(ids, size)[int(shard.split("_")[1])]
+
+
+def videos_input(wildcards):
+    """The generated demo videos are a rule's output; real videos are checked at parse time."""
+    ds = settings(wildcards.dataset)
+    return [ds.videos] if ds.generator is not None else []
+
+
+def annotation(dataset, split):
+    return settings(dataset).annotations[split]
+
+
+def extraction(dataset, key):
+    return settings(dataset).extraction[key]
+
+
+def training(dataset, key):
+    return settings(dataset).training[key]
+
+
+def feature_tag(dataset):
+    return settings(dataset).feature_tag
+
+
+def merged_store(dataset, stream):
+    backbone = extraction(dataset, "audio_backbone" if stream == "audio" else "visual_backbone")
+    return f"results/{dataset}/features/{stream}/{backbone}.zarr"
+
+
+def weights_flags(dataset):
+    ex = settings(dataset).extraction
+    return f"--weights {ex['weights']} --seed {ex['seed']}"
+
+
+def method_name(variant, seed, seeds):
+    name = "MCD" if variant == "mcd" else f"MCD[{variant}]"
+    return name if len(seeds) == 1 else f"{name} seed={seed}"
+
+# --- used by features.smk ---
+def audio_backbone_input(wildcards):
+    if wildcards.backbone == "vggish":
+        return f"results/{wildcards.dataset}/logmel/{wildcards.shard}.zarr"
+    return f"results/{wildcards.dataset}/audio/{wildcards.shard}"
+
+
+# --- used by train.smk ---
+def run_inputs(wildcards):
+    visual, audio = wildcards.tag.split("-")
+    ds = wildcards.dataset
+    return {
+        "train": annotation(ds, "train"),
+        "val": annotation(ds, "val"),
+        "test": annotation(ds, "test"),
+        "vocab": f"results/{ds}/vocab.json",
+        "audio": f"results/{ds}/features/audio/{audio}.zarr",
+        "visual": f"results/{ds}/features/visual/{visual}.zarr",
+    }
+
+
+def train_flags(wildcards):
+    tr = settings(wildcards.dataset).training
+    flags = [
+        f"--epochs {tr['epochs']} --batch-size {tr['batch_size']} --lr {tr['lr']}",
+        f"--lr-step {tr['lr_step']} --lr-gamma {tr['lr_gamma']} --stride {tr['stride']}",
+        f"--device {tr['device']}",
+    ]
+    flags.extend(f"--set {shlex.quote(item)}" for item in tr["extra"])
+    return " ".join(flags)
+
+
+# --- used by tables.smk ---
+def failure_manifests(dataset):
+    return [f"{merged_store(dataset, s)}.failures.json" for s in ("visual", "audio")]
+
+
+def score_meta(wildcards):
+    ex = settings(wildcards.dataset).extraction
+    weights = ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
+    meta = {
+        "annotations": annotation(wildcards.dataset, "test"),
+        "visual_backbone": ex["visual_backbone"],
+        "audio_backbone": ex["audio_backbone"],
+        "weights": weights,
+    }
+    if "seed" in wildcards.keys():
+        meta["seed"] = wildcards.seed
+    return " ".join(f"--meta {shlex.quote(f'{k}={v}')}" for k, v in meta.items())
+
+
+def table_rows(wildcards):
+    ds = settings(wildcards.dataset)
+    rows = expand(
+        "results/{dataset}/scores/{tag}/{variant}_seed{seed}.csv",
+        dataset=wildcards.dataset,
+        tag=ds.feature_tag,
+        variant=ds.training["variants"],
+        seed=ds.training["seeds"],
+    )
+    if ds.table["prior"]:
+        rows.append(f"results/{wildcards.dataset}/scores/prior.csv")
+    return rows
+
+
+def table_notes(wildcards):
+    ex = settings(wildcards.dataset).extraction
+    notes = [f"annotations: {annotation(wildcards.dataset, 'test')}"]
+    if ex["weights"] == "random-init":
+        notes.append(
+            f"backbones are randomly initialised (extraction.weights = random-init, seed {ex['seed']}):"
+            " the numbers show that the pipeline learns, not pretrained accuracy"
+        )
+    return " ".join(f"--note {shlex.quote(n)}" for n in notes)

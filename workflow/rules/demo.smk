@@ -1,0 +1,23 @@
+# The built-in synthetic dataset: MP4 videos and MUSIC-AVQA-format annotations from a seed.
+
+
+rule demo_data:
+    output:
+        videos=directory("resources/{dataset}/videos"),
+        train="resources/{dataset}/annotations/avqa-train.json",
+        val="resources/{dataset}/annotations/avqa-val.json",
+        test="resources/{dataset}/annotations/avqa-test.json",
+        scenes="resources/{dataset}/scenes.json",
+    log:
+        "results/{dataset}/logs/demo_data.log",
+    benchmark:
+        "results/{dataset}/benchmarks/demo_data.tsv"
+    params:
+        seed=lambda w: settings(w.dataset).generator["seed"],
+        videos=lambda w: settings(w.dataset).generator["videos"],
+        seconds=lambda w: settings(w.dataset).seconds,
+    conda:
+        "../../environment.yml"
+    shell:
+        "mcd demo-data --out-dir resources/{wildcards.dataset} --seed {params.seed}"
+        " --videos {params.videos} --seconds {params.seconds} 2> {log}"

@@ -1,0 +1,77 @@
+# Per-question-type accuracy rows (MCD, optional answer prior) and the assembled Table III.
+
+
+rule score_model:
+    input:
+        test=lambda w: annotation(w.dataset, "test"),
+        predictions="results/{dataset}/predictions/{tag}/{variant}_seed{seed}.csv",
+        failures=lambda w: failure_manifests(w.dataset),
+    output:
+        "results/{dataset}/scores/{tag}/{variant}_seed{seed}.csv",
+    log:
+        "results/{dataset}/logs/score/{tag}/{variant}_seed{seed}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/score/{tag}/{variant}_seed{seed}.tsv"
+    params:
+        name=lambda w: method_name(w.variant, w.seed, training(w.dataset, "seeds")),
+        meta=score_meta,
+    conda:
+        "../../environment.yml"
+    shell:
+        "mcd score --annotations {input.test} --predictions {input.predictions}"
+        " --name {params.name:q} {params.meta} --exclude-videos {input.failures}"
+        " --out {output} > {log} 2>&1"
+
+
+rule prior_predictions:
+    input:
+        train=lambda w: annotation(w.dataset, "train"),
+        test=lambda w: annotation(w.dataset, "test"),
+    output:
+        "results/{dataset}/predictions/prior.csv",
+    log:
+        "results/{dataset}/logs/prior.log",
+    benchmark:
+        "results/{dataset}/benchmarks/prior.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "mcd prior --train {input.train} --test {input.test} --out {output} 2> {log}"
+
+
+rule score_prior:
+    input:
+        test=lambda w: annotation(w.dataset, "test"),
+        predictions="results/{dataset}/predictions/prior.csv",
+    output:
+        "results/{dataset}/scores/prior.csv",
+    log:
+        "results/{dataset}/logs/score/prior.log",
+    benchmark:
+        "results/{dataset}/benchmarks/score/prior.tsv"
+    params:
+        meta=score_meta,
+    conda:
+        "../../environment.yml"
+    shell:
+        "mcd score --annotations {input.test} --predictions {input.predictions}"
+        " --name prior {params.meta} --out {output} > {log} 2>&1"
+
+
+rule table3:
+    input:
+        table_rows,
+    output:
+        csv="results/{dataset}/table3.csv",
+        md=report("results/{dataset}/table3.md", caption="../report/table3.rst", category="Tables"),
+    log:
+        "results/{dataset}/logs/table3.log",
+    benchmark:
+        "results/{dataset}/benchmarks/table3.tsv"
+    params:
+        notes=table_notes,
+    conda:
+        "../../environment.yml"
+    shell:
+        "mcd table --rows {input} --title 'Table III: {wildcards.dataset}' {params.notes}"
+        " --out {output.csv} --md {output.md} > {log} 2>&1"
