@@ -18,6 +18,7 @@ include: "workflow/rules/media.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/weights.smk"
 
 
 rule all:

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .backbones.visual import STREAM_PATCH, STREAM_POOLED, create_visual_backbone
+from .backbones.weights import get_source
 from .device import autocast, choose_device
 from .frames_shard import FramesShard, read_frames_shard
 from .shard_outputs import failures_path
@@ -82,14 +83,24 @@ def _worker_init(_: int) -> None:
     torch.set_num_threads(1)  # the workers only resize images; the model wants the cores
 
 
+def _same_weights(recorded: Any, job: VisualJob) -> bool:
+    if job.weights == "random-init":
+        return recorded == {"random_init": True, "seed": job.seed}
+    return isinstance(recorded, dict) and recorded.get("file") == get_source(job.backbone).filename
+
+
 def outputs_complete(job: VisualJob) -> bool:
-    """True when a previous run finished every output of this job with the same backbone."""
+    """True when a previous run finished every output of this job with the same backbone,
+    weights and precision (other settings are the workflow's to track)."""
     if not failures_path(job.out).is_file():
         return False
     stores = [(job.out, STREAM_POOLED)] + ([(job.patch_out, STREAM_PATCH)] if job.patch_out else [])
     try:
         for path, stream in stores:
-            open_store(path, expect={"stream": stream, "backbone": job.backbone})
+            store = open_store(path, expect={"stream": stream, "backbone": job.backbone,
+                                             "precision": job.precision})
+            if not _same_weights(store.attrs["weights"], job):
+                return False
     except StoreError:
         return False
     return True

@@ -29,7 +29,7 @@ from .atomic import atomic_path
 
 # Consolidated metadata is not yet in the Zarr v3 spec; zarr-python supports it and we rely on it
 # only as a read speed-up, so its warning is noise for our users.
-warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+warnings.filterwarnings("ignore", message="Consolidated metadata")
 
 REQUIRED_ATTRS = ("stream", "backbone", "dim", "fps", "seconds", "weights", "preprocessing",
                   "package_version")

@@ -95,6 +95,9 @@ def test_rerun_skips_complete_output_and_redoes_partial(tmp_path):
     job = VisualJob(frames, "resnet18", tmp_path / "s.zarr", device="cpu", workers=0)
     assert extract_visual(job) is True
     assert extract_visual(job) is False  # complete: skipped
+    job.seed = 1                         # other weights: redone
+    assert extract_visual(job) is True
+    assert open_store(job.out).attrs["weights"] == {"random_init": True, "seed": 1}
     failures_path(job.out).unlink()      # an output missing: the job is redone
     assert extract_visual(job) is True and failures_path(job.out).is_file()
     (job.out / "zarr.json").unlink()     # a broken store: redone as well

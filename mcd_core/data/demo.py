@@ -51,7 +51,8 @@ class DemoConfig:
             (self.seconds >= 2, f"--seconds must be >= 2, got {self.seconds}"),
             (self.seconds <= 600, f"--seconds must be <= 600, got {self.seconds}"),
             (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
-            (min(self.width, self.height) >= 64, f"frame must be at least 64x64, got {self.width}x{self.height}"),
+            (min(self.width, self.height) >= 64,
+             f"frame must be at least 64x64, got {self.width}x{self.height}"),
             (self.width % 2 == 0 and self.height % 2 == 0,
              f"--width and --height must be even (H.264 4:2:0), got {self.width}x{self.height}"),
             (1 <= self.fps <= 60, f"--fps must be in 1..60, got {self.fps}"),
@@ -119,7 +120,8 @@ def build_dataset(config: DemoConfig) -> DemoDataset:
     for scene in scenes:
         for question in picker.pick(scene, QUESTIONS_PER_VIDEO):
             question_id += 1  # ids are unique across splits
-            annotations[split_of[scene.video_id]].append(annotation_record(scene.video_id, question_id, question))
+            record = annotation_record(scene.video_id, question_id, question)
+            annotations[split_of[scene.video_id]].append(record)
     return DemoDataset(config, scenes, split_of, annotations)
 
 
@@ -138,7 +140,8 @@ def _check_reusable(scenes_path: Path, config: DemoConfig) -> None:
     try:
         previous = json.loads(scenes_path.read_text(encoding="utf-8"))["config"]
     except (ValueError, KeyError) as exc:
-        raise DemoDataError(f"{scenes_path} is not a demo scenes file ({exc}); use an empty --out-dir") from exc
+        raise DemoDataError(f"{scenes_path} is not a demo scenes file ({exc}); "
+                            "use an empty --out-dir") from exc
     if previous != asdict(config):
         raise DemoDataError(f"{scenes_path.parent} was made with other arguments ({previous}); "
                             "use another --out-dir or delete it")

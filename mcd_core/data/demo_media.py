@@ -167,7 +167,8 @@ def render_audio(scene: Scene, sample_rate: int) -> np.ndarray:
     mix = np.zeros_like(t)
     for source in scene.sounding:
         level = AUDIO_LEVEL * source.gain / _envelope_rms(source.instrument, source.note_interval_s)
-        mix += level * note_envelope(source, t) * instrument_tone(source.instrument, scene.seconds, sample_rate)
+        tone = instrument_tone(source.instrument, scene.seconds, sample_rate)
+        mix += level * note_envelope(source, t) * tone
     if scene.voiceover_spans:
         mix += voiceover(scene, t, sample_rate)
     return np.clip(mix, -1.0, 1.0).astype(np.float32)

@@ -129,7 +129,7 @@ def train_flags(wildcards):
 
 # --- used by tables.smk ---
 def failure_manifests(dataset):
-    return [f"{merged_store(dataset, s)}.failures.json" for s in ("visual", "audio")]
+    return [merged_store(dataset, s).replace(".zarr", ".failures.json") for s in ("visual", "audio")]
 
 
 def score_meta(wildcards):
@@ -169,3 +169,14 @@ def table_notes(wildcards):
             " the numbers show that the pipeline learns, not pretrained accuracy"
         )
     return " ".join(f"--note {shlex.quote(n)}" for n in notes)
+
+
+# --- used by weights.smk ---
+def configured_backbones():
+    """Backbones of every dataset that asks for pretrained weights."""
+    names = set()
+    for name in DATASETS:
+        ex = settings(name).extraction
+        if ex["weights"] == "pretrained":
+            names.update([ex["visual_backbone"], ex["audio_backbone"]])
+    return sorted(names)

@@ -58,7 +58,7 @@ rule merge_features:
         ),
     output:
         store=directory("results/{dataset}/features/{stream}/{backbone}.zarr"),
-        failures="results/{dataset}/features/{stream}/{backbone}.zarr.failures.json",
+        failures="results/{dataset}/features/{stream}/{backbone}.failures.json",
     log:
         "results/{dataset}/logs/merge/{stream}/{backbone}.log",
     benchmark:

@@ -1,0 +1,109 @@
+"""The pipeline config: schema validation, defaults, per-dataset settings and shards."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mcd_core import pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = pipeline.load_schema(REPO / "workflow/schemas/config.schema.yaml")
+
+
+def shipped_config():
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def test_shipped_config_is_valid_and_gets_defaults():
+    config = pipeline.validate_config(shipped_config(), SCHEMA)
+    demo = pipeline.dataset_settings(config, "demo")
+    assert demo.extraction["weights"] == "random-init"      # dataset override
+    assert demo.extraction["on_error"] == "stop"            # schema default
+    assert demo.training["variants"] == ["mcd"]
+    real = pipeline.dataset_settings(config, "music_avqa")
+    assert real.seconds == 60
+    assert real.extraction["weights"] == "pretrained"
+    assert real.annotations["test"].endswith("json_update/avqa-test.json")
+    assert real.feature_tag == "resnet18-vggish"
+
+
+def test_misspelt_key_is_named():
+    config = shipped_config()
+    config["extraction"]["visaul_backbone"] = "resnet18"
+    with pytest.raises(pipeline.ConfigError, match=r"extraction.*'visaul_backbone' was unexpected"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+def test_misspelt_key_inside_a_dataset_is_named():
+    config = shipped_config()
+    config["datasets"]["demo"]["secnods"] = 10
+    with pytest.raises(pipeline.ConfigError, match=r"datasets\.demo.*'secnods'"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+def test_wrong_type_is_named():
+    config = shipped_config()
+    config["extraction"]["shard_size"] = "many"
+    with pytest.raises(pipeline.ConfigError, match=r"extraction\.shard_size: 'many' is not of type 'integer'"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+def test_unknown_backbone_is_rejected():
+    config = shipped_config()
+    config["extraction"]["visual_backbone"] = "resnet1000"
+    with pytest.raises(pipeline.ConfigError, match=r"extraction\.visual_backbone: 'resnet1000'"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+def test_run_must_name_a_defined_dataset():
+    config = shipped_config()
+    config["run"] = ["demo", "nope"]
+    with pytest.raises(pipeline.ConfigError, match="'nope' is not defined"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+def test_generated_dataset_paths_are_fixed():
+    config = shipped_config()
+    config["datasets"]["demo"]["videos"] = "elsewhere/videos"
+    with pytest.raises(pipeline.ConfigError, match=r"datasets\.demo\.videos.*resources/demo/videos"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+def test_missing_real_dataset_says_what_to_put_where(tmp_path):
+    config = pipeline.validate_config(shipped_config(), SCHEMA)
+    real = pipeline.dataset_settings(config, "music_avqa")
+    with pytest.raises(pipeline.DatasetNotReadyError) as err:
+        pipeline.dataset_video_ids(real)
+    message = str(err.value)
+    assert "resources/music_avqa/videos" in message
+    assert "resources/music_avqa/json_update/avqa-train.json" in message
+
+
+def test_video_ids_come_from_all_splits(tmp_path):
+    for split, ids in {"train": ["b", "a"], "val": ["c"], "test": ["a", "d"]}.items():
+        (tmp_path / f"{split}.json").write_text(json.dumps([{"video_id": v} for v in ids]))
+    ids = pipeline.annotation_video_ids([str(tmp_path / f"{s}.json") for s in ("train", "val", "test")])
+    assert ids == ["a", "b", "c", "d"]
+
+
+def test_malformed_annotation_file_is_named(tmp_path):
+    bad = tmp_path / "avqa-train.json"
+    bad.write_text("[{\"video_id\": \"1\"}, {\"question_id\": 3}]")
+    with pytest.raises(pipeline.DatasetNotReadyError, match=r"avqa-train.json: record 1 has no 'video_id'"):
+        pipeline.annotation_video_ids([str(bad)])
+
+
+def test_shards_cover_every_video_once():
+    ids = [f"{i:08d}" for i in range(1, 9289)]
+    shards = pipeline.make_shards(ids, 200)
+    assert len(shards) == 47 == len(pipeline.shard_names(len(ids), 200))
+    assert [v for s in shards for v in s] == ids
+    assert max(len(s) for s in shards) == 200
+
+
+def test_demo_ids_match_the_generator():
+    from mcd_core.data import demo
+    assert pipeline.demo_video_ids(3) == ["00000001", "00000002", "00000003"]
+    assert [demo.video_id(i) for i in range(12)] == pipeline.demo_video_ids(12)
