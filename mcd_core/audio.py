@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from .media_probe import probe_media, run_ffmpeg
-from .shardrun import VideoError
 
 STAGE = "audio"
 SAMPLE_RATE = 16000

@@ -84,3 +84,21 @@ def write_predictions_csv(path: str | os.PathLike, dataset: AVQADataset, predict
     for q, pred in zip(dataset.questions, predictions):
         writer.writerow([q.question_id, q.video_id, q.type_key, q.answer, pred, int(pred == q.answer)])
     write_text(path, buf.getvalue())
+
+
+def predict_file(checkpoint: str | os.PathLike, annotations: str | os.PathLike, vocab_path: str | os.PathLike,
+                 audio: str | os.PathLike | None, visual: str | os.PathLike | None, out: str | os.PathLike,
+                 batch_size: int = 256, device: str = "auto", workers: int = 0) -> float:
+    """Write the predictions CSV of a checkpoint on an annotation file; returns the accuracy (%)."""
+    from .train import make_dataset, open_stores, resolve_device
+
+    dev = resolve_device(device)
+    model, cfg, ckpt = load_checkpoint(checkpoint, dev)
+    vocab = Vocab.load(vocab_path)
+    check_vocab(ckpt, vocab, Path(checkpoint), Path(vocab_path))
+    stride = int(ckpt.get("train_config", {}).get("stride", 1))
+    stores = open_stores(Path(audio) if audio else None, Path(visual) if visual else None, cfg)
+    dataset = make_dataset(Path(annotations), vocab, cfg, *stores, stride=stride)
+    predictions = predict_answers(model, dataset, vocab.answers, batch_size, dev, workers)
+    write_predictions_csv(out, dataset, predictions)
+    return accuracy(dataset, predictions)

@@ -53,6 +53,7 @@ class TrainConfig:
     eval_batch_size: int = 256    # evaluation batch (any size gives the same predictions)
     device: str = "auto"          # auto (cuda if available), cpu or cuda
     workers: int = 0              # DataLoader worker processes
+    in_memory: bool = False       # preload the needed store rows into RAM (faster epochs on small sets)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "lr_step", "stride", "eval_batch_size"):
@@ -217,6 +218,7 @@ def train(model_cfg: MCDConfig, train_cfg: TrainConfig, train_set: AVQADataset, 
         best_epoch, best_acc = ckpt["best_epoch"], ckpt["best_val_acc"]
         _set_rng_state(ckpt["rng"], generator)
         log.info("resuming %s after epoch %d", out_dir, start)
+    (out_dir / "final.json").unlink(missing_ok=True)  # a finished earlier run with another config
     write_json(out_dir / "config.json", config)
 
     from torch.utils.tensorboard import SummaryWriter
@@ -263,3 +265,103 @@ def train(model_cfg: MCDConfig, train_cfg: TrainConfig, train_set: AVQADataset, 
         writer.close()
     write_json(out_dir / "final.json", {"best_epoch": best_epoch, "best_val_acc": best_acc, "history": history})
     return TrainResult(out_dir, history, best_epoch, best_acc)
+
+
+# -- file-level entry point used by `mcd train` ------------------------------------------------
+
+AUDIO_STREAMS = ("audio",)
+VISUAL_STREAMS = ("visual", "visual_patch")
+
+
+@dataclass
+class RunFiles:
+    train: Path                   # training annotations (json)
+    val: Path                     # validation annotations, for best-epoch selection
+    vocab: Path                   # vocab.json from `mcd vocab`
+    audio: Path | None            # audio feature store (optional for question-only variants)
+    visual: Path | None           # visual feature store (optional for question-only variants)
+    test: Path | None = None      # optional test annotations, scored every epoch for the curves
+
+
+def split_overrides(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """`field=value` strings -> (MCDConfig overrides, TrainConfig overrides); unknown fields fail."""
+    model_fields = {f.name for f in dataclasses.fields(MCDConfig)}
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    model, training = {}, {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--set expects field=value, got {item!r}")
+        if name in model_fields:
+            model[name] = value
+        elif name in train_fields:
+            training[name] = value
+        else:
+            raise ConfigError(f"--set: unknown field {name!r} (not in MCDConfig or TrainConfig)")
+    return model, training
+
+
+def open_feature_store(path: Path | None, streams: tuple[str, ...], needed: bool, role: str):
+    from .store import StoreError, open_store
+
+    if path is None:
+        if needed:
+            raise ConfigError(f"this variant reads {role} features: give --{role}")
+        return None
+    store = open_store(path)
+    if store.attrs["stream"] not in streams:
+        raise StoreError(f"{path}: stream is {store.attrs['stream']!r}, --{role} needs one of {list(streams)}")
+    return store
+
+
+def open_stores(audio_path: Path | None, visual_path: Path | None, model_cfg: MCDConfig):
+    """The (audio, visual) stores, checked for their stream; None where not given."""
+    return (open_feature_store(audio_path, AUDIO_STREAMS, model_cfg.needs_audio, "audio"),
+            open_feature_store(visual_path, VISUAL_STREAMS, model_cfg.needs_visual, "visual"))
+
+
+def make_dataset(path: Path, vocab: Vocab, model_cfg: MCDConfig, audio, visual, stride: int,
+                 in_memory: bool = False) -> AVQADataset:
+    """The dataset of one annotation file. A store given to a model that does not read it still
+    filters the questions, so variants trained on the same stores see the same questions."""
+    from .data.annotations import filter_by_videos, load_annotations
+
+    questions = load_annotations(path).questions
+    for store, needed in ((audio, model_cfg.needs_audio), (visual, model_cfg.needs_visual)):
+        if store is not None and not needed:
+            questions, dropped = filter_by_videos(questions, set(store.video_ids))
+            if dropped:
+                log.warning("%s: %d questions left out, video missing from %s", path, len(dropped), store.path)
+    return AVQADataset(questions, vocab, audio if model_cfg.needs_audio else None,
+                       visual if model_cfg.needs_visual else None, stride=stride, in_memory=in_memory)
+
+
+def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_cfg: TrainConfig,
+                     model_overrides: dict[str, str] | None = None, resume: bool = False,
+                     on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
+    from .models import variant_config
+    from .models.config import apply_overrides
+
+    vocab = Vocab.load(files.vocab)
+    from .store import open_store
+
+    dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
+            for role, path in (("audio", files.audio), ("visual", files.visual)) if path is not None}
+    model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
+                               n_answers=len(vocab.answers), **dims)
+    model_cfg = apply_overrides(model_cfg, model_overrides or {})
+    audio, visual = open_stores(files.audio, files.visual, model_cfg)
+    train_set, val_set = (make_dataset(p, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory)
+                          for p in (files.train, files.val))
+    test_set = (make_dataset(files.test, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory)
+                if files.test else None)
+    attrs = {role: {k: s.attrs.get(k) for k in ("stream", "backbone", "dim", "seconds", "weights")}
+             for role, s in (("audio", audio), ("visual", visual)) if s is not None}
+    if len(val_set) == 0:
+        raise ConfigError(f"{files.val}: no validation question has its video in the feature stores")
+    inputs = {"variant": variant, **{k: (str(v) if v is not None else None)
+                                     for k, v in dataclasses.asdict(files).items()},
+              "stores": attrs, "dropped_questions": {"train": train_set.dropped, "val": val_set.dropped,
+                                                     "test": test_set.dropped if test_set else None}}
+    return train(model_cfg, train_cfg, train_set, val_set, vocab, out_dir, test_set=test_set,
+                 resume=resume, inputs=inputs, on_epoch_end=on_epoch_end)

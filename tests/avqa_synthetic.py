@@ -2,7 +2,8 @@
 
 Six instruments each own a random audio and a random visual signature. A video shows 1-3 instruments
 (visual: the sum of their signatures at every second) and, independently, 1-3 instruments sound
-(audio: each starts at its own second in the first half and plays to the end; silence before).
+(audio: each plays for `duration` seconds from its own start second, so the time-mean of the audio
+carries which instruments play but not their order).
 Four MUSIC-AVQA types, each needing different evidence:
   Audio/Counting         how many sound            audio only
   Visual/Counting        how many are visible      visual only
@@ -37,7 +38,8 @@ def _question(qid, video_id, key, answer, values=()):
 
 
 def make_task(n_videos: int, seconds: int = 10, audio_dim: int = 16, visual_dim: int = 24,
-              seed: int = 0, first_id: int = 0, noise: float = 0.1, signature_seed: int = 1234):
+              seed: int = 0, first_id: int = 0, noise: float = 0.1, signature_seed: int = 1234,
+              duration: int = 3):
     """(questions, audio [N, T, Da], visual [N, T, Dv], video_ids); signatures fixed by signature_seed."""
     sig = np.random.default_rng(signature_seed)
     sig_a = sig.normal(size=(len(INSTRUMENTS), audio_dim)).astype(np.float32)
@@ -52,10 +54,10 @@ def make_task(n_videos: int, seconds: int = 10, audio_dim: int = 16, visual_dim:
         video_ids.append(vid)
         visible = rng.choice(len(INSTRUMENTS), size=rng.integers(1, 4), replace=False)
         sounding = rng.choice(len(INSTRUMENTS), size=rng.integers(1, 4), replace=False)
-        starts = rng.choice(seconds // 2, size=len(sounding), replace=False)
+        starts = rng.choice(seconds - duration + 1, size=len(sounding), replace=False)
         visual[n] += sig_v[visible].sum(0)
         for inst, start in zip(sounding, starts):
-            audio[n, start:] += sig_a[inst]
+            audio[n, start:start + duration] += sig_a[inst]
         both = sorted(set(visible) & set(sounding))
         if both and rng.random() < 0.5:
             obj = int(rng.choice(both))

@@ -120,3 +120,17 @@ def test_fetch_plain_download_matches_registered_hash(tmp_path):
     assert path.read_bytes() == source_file.read_bytes()
     state, info = load_weights(name, "pretrained", 0, tmp_path / "weights")
     assert info == {"file": f"{name}.pt", "sha256": sha256_file(source_file)}
+
+
+def test_weights_list_covers_every_registered_backbone(tmp_path):
+    """`mcd weights list` (what `fetch_weights` fetches) must know the audio backbones as well. A fresh
+    process, so that no registry is imported already by other tests."""
+    import subprocess
+    import sys
+
+    code = "from mcd_core.cli import main; raise SystemExit(main(['weights', 'list', '--weights-dir', %r]))"
+    out = subprocess.run([sys.executable, "-c", code % str(tmp_path)], capture_output=True, text=True,
+                         check=True).stdout
+    listed = {line.split()[0] for line in out.splitlines()}
+    assert {"resnet18", "resnext101_32x8d", "clip_vit_b32", "clip_vit_l14_336", "swinv2_large",
+            "vggish", "vggish_pca", "panns_cnn14"} == listed

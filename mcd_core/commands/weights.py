@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # Modules that register weight sources when imported; an area not in this build is skipped.
-SOURCE_MODULES = ("mcd_core.backbones.visual", "mcd_core.backbones.vggish", "mcd_core.backbones.panns")
+SOURCE_MODULES = ("mcd_core.backbones.visual", "mcd_core.backbones.audio")
 
 
 def _load_registries() -> None:

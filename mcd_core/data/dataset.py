@@ -20,7 +20,7 @@ import zarr
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..store import FeatureStore, StoreError
+from ..store import FeatureStore
 from .annotations import Question
 from .vocab import Vocab
 

@@ -24,19 +24,28 @@ def _batch_norm(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
     return bn(x.transpose(1, 2)).transpose(1, 2)  # BN over D: (B, T, D) -> (B, D, T) -> (B, T, D)
 
 
+class BlockNorms(nn.Module):
+    """The two BatchNorms of Eq. 4/5. Always one pair per modality, also when the attention and FFN
+    weights are shared: audio and visual statistics differ, and running statistics mixed from both
+    would make evaluation-mode outputs differ from training-mode ones."""
+
+    def __init__(self, d_model: int, has_attention: bool):
+        super().__init__()
+        self.attn = nn.BatchNorm1d(d_model) if has_attention else None
+        self.ffn = nn.BatchNorm1d(d_model)
+
+
 class ModalityUpdate(nn.Module):
-    """One modality's half of a block; shared by audio and visual when weights are shared."""
+    """Attention and FFN weights of one modality's half of a block; shared by both when asked."""
 
     def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, has_self: bool, has_cross: bool):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True) if has_self else None
         self.cross_attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True) if has_cross else None
-        self.bn_attn = nn.BatchNorm1d(d_model) if (has_self or has_cross) else None
         self.ffn = nn.Sequential(nn.Linear(d_model, ffn_hidden), nn.ReLU(), nn.Linear(ffn_hidden, d_model))
-        self.bn_ffn = nn.BatchNorm1d(d_model)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, other_summary: torch.Tensor,
-                use_self: bool, use_cross: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+                use_self: bool, use_cross: bool, norms: BlockNorms) -> tuple[torch.Tensor, torch.Tensor | None]:
         pad = ~mask                                                            # (B, T) True on padding
         terms = []
         cross = None
@@ -48,11 +57,11 @@ class ModalityUpdate(nn.Module):
             cross = x * c                                                      # (B, T, D)
             terms.append(cross)
         if terms:
-            x2y = _batch_norm(self.bn_attn, sum(terms))                        # (B, T, D)
+            x2y = _batch_norm(norms.attn, sum(terms))                          # (B, T, D)
             base = x + x2y
         else:  # Table VII "w/o attention": the block reduces to its residual FFN
             x2y, base = 0.0, x
-        return x + x2y + _batch_norm(self.bn_ffn, self.ffn(base)), cross      # (B, T, D)
+        return x + x2y + _batch_norm(norms.ffn, self.ffn(base)), cross         # (B, T, D)
 
 
 @dataclass
@@ -69,6 +78,8 @@ class AssociationBlock(nn.Module):
     def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, switches: BlockSwitches, shared: bool):
         super().__init__()
         self.s = switches
+        self.norm_audio = BlockNorms(d_model, switches.self_audio or switches.cross_visual_query)
+        self.norm_visual = BlockNorms(d_model, switches.self_visual or switches.cross_audio_query)
         if shared:
             has_self = switches.self_audio or switches.self_visual
             has_cross = switches.cross_audio_query or switches.cross_visual_query
@@ -81,6 +92,8 @@ class AssociationBlock(nn.Module):
 
     def forward(self, f_a: torch.Tensor, f_v: torch.Tensor, mask_a: torch.Tensor, mask_v: torch.Tensor):
         F_a, F_v = masked_mean(f_a, mask_a), masked_mean(f_v, mask_v)         # (B, D) each
-        a_hat, a_cross = self.audio(f_a, mask_a, F_v, self.s.self_audio, self.s.cross_visual_query)
-        v_hat, v_cross = self.visual(f_v, mask_v, F_a, self.s.self_visual, self.s.cross_audio_query)
+        a_hat, a_cross = self.audio(f_a, mask_a, F_v, self.s.self_audio, self.s.cross_visual_query,
+                                    self.norm_audio)
+        v_hat, v_cross = self.visual(f_v, mask_v, F_a, self.s.self_visual, self.s.cross_audio_query,
+                                     self.norm_visual)
         return a_hat, v_hat, a_cross, v_cross

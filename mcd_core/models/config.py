@@ -104,6 +104,8 @@ class MCDConfig:
             raise ConfigError(f"model field 'topk_fraction' must lie in (0, 1], got {self.topk_fraction}")
         if self.temperature <= 0:
             raise ConfigError(f"model field 'temperature' must be > 0, got {self.temperature}")
+        if not (self.text_objects or self.lef_visual or self.lef_audio):
+            raise ConfigError("Eq. 10 needs at least one of text_objects/lef_visual/lef_audio")
         if self.architecture == "mlp" and not (self.use_question or self.use_audio or self.use_visual):
             raise ConfigError("the mlp baseline needs at least one of use_question/use_audio/use_visual")
 

@@ -9,7 +9,7 @@ from .aggregator import Aggregator
 from .association import AssociationBlock, BlockSwitches
 from .config import MCDConfig
 from .fusion import CombinatorialEmbedding, LateFusion, LocalElementFusion
-from .heads import AnswerHead, ProjectionHead
+from .heads import AnswerHead, projection_head
 from .layers import FeatureProjection, length_mask, masked_mean
 from .losses import ContrastTerm, ModelOutput
 from .text import QuestionEncoder, TextObjects
@@ -38,9 +38,9 @@ class MCD(nn.Module):
         self.head = AnswerHead(d, cfg.n_answers, cfg.head_dropout, cfg.head_activation)
         # Theta: only the heads of losses that are switched on exist (Table X removes them).
         use_q = cfg.lambda_qv > 0 or cfg.lambda_qa > 0
-        self.theta_q = ProjectionHead(d, cfg.proj_dim) if use_q else None
-        self.theta_v = ProjectionHead(d, cfg.proj_dim) if cfg.lambda_qv > 0 else None
-        self.theta_a = ProjectionHead(d, cfg.proj_dim) if cfg.lambda_qa > 0 else None
+        self.theta_q = projection_head(d, cfg.proj_dim) if use_q else None
+        self.theta_v = projection_head(d, cfg.proj_dim) if cfg.lambda_qv > 0 else None
+        self.theta_a = projection_head(d, cfg.proj_dim) if cfg.lambda_qa > 0 else None
         self.has_av_loss = (cfg.lambda_av > 0 and cfg.n_blocks > 0 and cfg.cross_audio_query
                             and cfg.cross_visual_query)
 

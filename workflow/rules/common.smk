@@ -133,16 +133,13 @@ def failure_manifests(dataset):
 
 
 def score_meta(wildcards):
+    """Extra table columns: what produced this row (backbones and weights only for models)."""
     ex = settings(wildcards.dataset).extraction
-    weights = ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
-    meta = {
-        "annotations": annotation(wildcards.dataset, "test"),
-        "visual_backbone": ex["visual_backbone"],
-        "audio_backbone": ex["audio_backbone"],
-        "weights": weights,
-    }
-    if "seed" in wildcards.keys():
-        meta["seed"] = wildcards.seed
+    meta = {"annotations": annotation(wildcards.dataset, "test")}
+    if "tag" in wildcards.keys():
+        weights = ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
+        meta.update(visual_backbone=ex["visual_backbone"], audio_backbone=ex["audio_backbone"],
+                    weights=weights, seed=wildcards.seed)
     return " ".join(f"--meta {shlex.quote(f'{k}={v}')}" for k, v in meta.items())
 
 

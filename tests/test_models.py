@@ -1,0 +1,145 @@
+"""Model shapes, gradients of every registered variant, losses, masks and config validation."""
+
+
+import pytest
+import torch
+
+from mcd_core.models import ConfigError, MCDConfig, build_model, list_variants, total_loss, variant_config
+from mcd_core.models.aggregator import Aggregator
+from mcd_core.models.config import apply_overrides
+from mcd_core.models.losses import info_nce
+
+TINY = dict(d_model=16, word_dim=16, ffn_hidden=24, proj_dim=8, audio_dim=6, visual_dim=10,
+            vocab_size=20, n_object_words=12, n_answers=5)
+B, T = 5, 7
+
+
+def batch(seed=0, lengths=(7, 4, 1, 7, 6)):
+    g = torch.Generator().manual_seed(seed)
+    question = torch.randint(2, 20, (B, 14), generator=g)
+    question[:, 9:] = 0  # padding after 9 words
+    return {"question": question, "qtype": torch.randint(2, 12, (B, 2), generator=g),
+            "keywords": torch.tensor([[3, 0, 0, 0], [4, 5, 0, 0], [0, 0, 0, 0], [6, 0, 0, 0], [7, 8, 9, 0]]),
+            "audio": torch.randn(B, T, 6, generator=g), "visual": torch.randn(B, T, 10, generator=g),
+            "audio_len": torch.tensor(lengths), "visual_len": torch.tensor(lengths),
+            "answer": torch.tensor([0, 1, 2, 3, -1])}
+
+
+def test_registry_has_every_paper_variant():
+    names = set(list_variants())
+    expected = {"mcd", "q_only", "a_only", "v_only", "qa", "qv", "qav", "mcd_late_concat", "mcd_late_add",
+                "mcd_bilstm", "mcd_no_text_objects", "mcd_bilstm_no_text_objects", "mcd_attn_none",
+                "mcd_attn_self_a", "mcd_attn_self_av", "mcd_attn_cross_aq", "mcd_attn_cross_avq",
+                "mcd_attn_bi_aq", "mcd_attn_bi_vq", "mcd_n1", "mcd_n2", "mcd_n3", "mcd_lef_no_fv",
+                "mcd_lef_no_fa", "mcd_lef_no_ft", "mcd_lef_add_only", "mcd_no_l_qv", "mcd_no_l_qa",
+                "mcd_no_l_av"}
+    assert expected <= names
+    assert variant_config("mcd_n2", **TINY) == variant_config("mcd", **TINY)
+
+
+@pytest.mark.parametrize("name", list_variants())
+def test_variant_forward_backward_every_parameter_learns(name):
+    torch.manual_seed(0)
+    cfg = variant_config(name, **TINY)
+    model = build_model(cfg)
+    b = batch()
+    out = model(b)
+    assert out.logits.shape == (B, TINY["n_answers"])
+    parts = total_loss(out, b["answer"], cfg.temperature)
+    assert all(torch.isfinite(v) for v in parts.values())
+    parts["total"].backward()
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not no_grad, f"{name}: parameters built but unused: {no_grad}"
+    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
+    assert not bad
+    terms = {t.name for t in out.contrast}
+    if cfg.architecture == "mcd":
+        assert ("qv" in terms) == (cfg.lambda_qv > 0) and ("qa" in terms) == (cfg.lambda_qa > 0)
+        assert ("av" in terms) == (cfg.lambda_av > 0 and cfg.cross_audio_query and cfg.cross_visual_query)
+    else:
+        assert not terms
+
+
+def test_q_only_needs_no_features():
+    cfg = variant_config("q_only", **TINY)
+    assert not cfg.needs_audio and not cfg.needs_visual
+    b = {k: v for k, v in batch().items() if k in ("question", "qtype", "keywords")}
+    assert build_model(cfg)(b).logits.shape == (B, 5)
+
+
+def test_padding_does_not_leak_into_prediction():
+    torch.manual_seed(0)
+    model = build_model(variant_config("mcd", **TINY)).eval()
+    b = batch()
+    b2 = dict(b, audio=b["audio"].clone(), visual=b["visual"].clone())
+    b2["audio"][1, 4:] += 100.0  # sample 1 has 4 real steps: change only its padding
+    b2["visual"][1, 4:] -= 50.0
+    with torch.no_grad():
+        assert torch.allclose(model(b).logits[1], model(b2).logits[1], atol=1e-5)
+
+
+def test_eval_prediction_independent_of_batch_composition():
+    torch.manual_seed(0)
+    model = build_model(variant_config("mcd", **TINY)).eval()
+    b = batch()
+    with torch.no_grad():
+        full = model(b).logits
+        single = torch.cat([model({k: v[i:i + 1] for k, v in b.items()}).logits for i in range(B)])
+    assert torch.allclose(full, single, atol=1e-5)
+
+
+def test_time_order_matters_for_mcd():
+    torch.manual_seed(0)
+    model = build_model(variant_config("mcd", **TINY)).eval()
+    b = batch(lengths=(7,) * B)
+    flipped = dict(b, audio=b["audio"].flip(1), visual=b["visual"].flip(1))
+    with torch.no_grad():
+        assert not torch.allclose(model(b).logits, model(flipped).logits, atol=1e-4)
+
+
+def test_aggregator_keeps_ceil_half_of_real_frames():
+    torch.manual_seed(0)
+    agg = Aggregator(4, 1, 0.5)
+    f = torch.randn(2, 6, 4)
+    mask = torch.tensor([[True] * 6, [True, True, True, False, False, False]])
+    f_q = torch.ones(2, 4)
+    out = agg(f, mask, f_q, torch.randn(2, 3, 4), torch.ones(2, 3, dtype=torch.bool))
+    # each kept frame adds f_q + h * f_q with h >= 0, so out >= n_keep * f_q; n_keep = 3 and 2
+    assert (out[0] >= 3 - 1e-6).all() and (out[1] >= 2 - 1e-6).all()
+    f_zero_v = dict(agg.value.named_parameters())
+    with torch.no_grad():
+        f_zero_v["weight"].zero_(); f_zero_v["bias"].zero_()
+        out = agg(f, mask, f_q, torch.randn(2, 3, 4), torch.ones(2, 3, dtype=torch.bool))
+    assert torch.allclose(out, torch.tensor([[3.0] * 4, [2.0] * 4]))
+
+
+def test_info_nce_matches_definition_and_prefers_aligned_pairs():
+    torch.manual_seed(0)
+    a, p = torch.randn(4, 8), torch.randn(4, 8)
+    sim = torch.nn.functional.cosine_similarity(a[:, None], p[None], dim=-1) / 0.5
+    expected = -(sim.diag() - sim.logsumexp(1)).mean()
+    assert torch.allclose(info_nce(a, p, 0.5), expected, atol=1e-6)
+    assert info_nce(a, a, 0.1) < info_nce(a, p, 0.1)
+
+
+def test_config_validation_names_field():
+    with pytest.raises(ConfigError, match="aggregator_levels"):
+        MCDConfig(aggregator_levels="middle")
+    with pytest.raises(ConfigError, match="n_blok"):
+        apply_overrides(MCDConfig(), {"n_blok": "3"})
+    with pytest.raises(ConfigError, match="bilstm"):
+        apply_overrides(MCDConfig(), {"bilstm": "maybe"})
+    assert apply_overrides(MCDConfig(), {"n_blocks": "3", "bilstm": "true"}).n_blocks == 3
+    with pytest.raises(ConfigError, match="unknown variant"):
+        variant_config("mcd_n9")
+    assert MCDConfig.from_dict(MCDConfig().to_dict()) == MCDConfig()
+
+
+def test_shared_block_is_one_module_for_both_modalities():
+    model = build_model(variant_config("mcd", **TINY))
+    assert model.blocks[0].audio is model.blocks[0].visual
+    unshared = build_model(variant_config("mcd", share_block_weights=False, **TINY))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(unshared.blocks[0]) == count(model.blocks[0]) + count(model.blocks[0].audio)
+    # BatchNorms stay per modality (their running statistics differ between audio and visual)
+    assert model.blocks[0].norm_audio is not model.blocks[0].norm_visual
