@@ -84,11 +84,34 @@ def validate_config(config: dict, schema: dict) -> dict:
     for name, entry in config["datasets"].items():
         if "generator" in entry:
             _check_generated_paths(name, entry)
+    _check_training("training", config["training"])
+    for name, entry in config["datasets"].items():
+        if "training" in entry:
+            _check_training(f"datasets.{name}.training", entry["training"])
     for name in config.get("run", []):
         if name not in config["datasets"]:
             raise ConfigError(f"run: dataset {name!r} is not defined under datasets "
                               f"(defined: {', '.join(sorted(config['datasets']))})")
     return config
+
+
+def _check_training(where: str, section: dict) -> None:
+    """Variant names and `extra` overrides are checked against the model registry and the config
+    dataclasses here, so that a typo stops the run before any extraction job, not at training."""
+    from .models import list_variants
+    from .models.config import MCDConfig, apply_overrides
+    from .train import TrainConfig, split_overrides
+
+    for variant in section.get("variants", []):
+        if variant not in list_variants():
+            raise ConfigError(f"{where}.variants: unknown variant {variant!r} "
+                              f"(known: {', '.join(list_variants())})")
+    try:
+        model, training = split_overrides(section.get("extra", []))
+        apply_overrides(MCDConfig(), model)
+        apply_overrides(TrainConfig(), training)
+    except ValueError as exc:  # the model's ConfigError is a ValueError
+        raise ConfigError(f"{where}.extra: {exc}") from None
 
 
 def _check_generated_paths(name: str, entry: dict) -> None:

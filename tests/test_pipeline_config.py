@@ -57,6 +57,25 @@ def test_unknown_backbone_is_rejected():
         pipeline.validate_config(config, SCHEMA)
 
 
+def test_unknown_variant_is_rejected_before_any_job():
+    config = shipped_config()
+    config["training"]["variants"] = ["mcd", "mcd_n4"]
+    with pytest.raises(pipeline.ConfigError, match=r"training\.variants: unknown variant 'mcd_n4'"):
+        pipeline.validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("d_modle=64", r"datasets\.demo\.training\.extra: .*unknown field 'd_modle'"),
+    ("d_model=big", r"datasets\.demo\.training\.extra: .*d_model"),
+    ("epochs=0", r"datasets\.demo\.training\.extra: .*epochs"),
+])
+def test_bad_training_extra_is_named(extra, message):
+    config = shipped_config()
+    config["datasets"]["demo"]["training"]["extra"] = [extra]
+    with pytest.raises(pipeline.ConfigError, match=message):
+        pipeline.validate_config(config, SCHEMA)
+
+
 def test_run_must_name_a_defined_dataset():
     config = shipped_config()
     config["run"] = ["demo", "nope"]

@@ -134,3 +134,20 @@ def test_weights_list_covers_every_registered_backbone(tmp_path):
     listed = {line.split()[0] for line in out.splitlines()}
     assert {"resnet18", "resnext101_32x8d", "clip_vit_b32", "clip_vit_l14_336", "swinv2_large",
             "vggish", "vggish_pca", "panns_cnn14"} == listed
+
+
+def test_file_fingerprint_changes_with_a_new_weights_file(tmp_path):
+    """What the extraction rules track: missing, then the fetch-time sha256, then a different file."""
+    from mcd_core.backbones.weights import file_fingerprint
+
+    assert file_fingerprint("resnet18", tmp_path) == "missing"
+    path = weights_file("resnet18", tmp_path)
+    torch.save(_tiny_state(0), path)
+    plain = file_fingerprint("resnet18", tmp_path)
+    assert plain.startswith("size:")
+    (tmp_path / (path.name + ".sha256")).write_text(sha256_file(path) + "\n")
+    first = file_fingerprint("resnet18", tmp_path)
+    assert first == f"sha256:{sha256_file(path)}"
+    torch.save(_tiny_state(1), path)
+    (tmp_path / (path.name + ".sha256")).write_text(sha256_file(path) + "\n")
+    assert file_fingerprint("resnet18", tmp_path) not in (first, "missing")

@@ -132,10 +132,59 @@ def test_tiny_demo_end_to_end_and_what_a_swap_reruns(tmp_path):
     assert jobs == {"extract_visual": 2, "merge_features": 1, "train": 1, "predict": 1,
                     "score_model": 1, "table3": 1}
 
-    # New backbone weights (here: another random-init seed) re-run both extractions and what follows.
+    # New backbone weights (here: another random-init seed) re-run both extractions and what
+    # follows; the prior row does not depend on features and is kept.
     reseeded = json.loads(json.dumps(TINY_DEMO))
     reseeded["datasets"]["demo"]["extraction"]["seed"] = 1
     write_config(tmp_path, reseeded)
     jobs = planned_jobs(snakemake(tmp_path, "-n", "results/demo/table3.csv"))
     assert jobs == {"extract_visual": 2, "extract_audio": 2, "merge_features": 2, "train": 1,
-                    "predict": 1, "score_model": 1, "score_prior": 1, "table3": 1}
+                    "predict": 1, "score_model": 1, "table3": 1}
+
+
+def _save_state(build, path: Path, seed: int) -> str:
+    import torch
+    from mcd_core.backbones.weights import sha256_file
+
+    torch.manual_seed(seed)
+    torch.save(build().state_dict(), path)
+    digest = sha256_file(path)
+    path.with_name(path.name + ".sha256").write_text(digest + "\n")  # as `mcd weights fetch` does
+    return digest
+
+
+@pytest.mark.slow
+def test_pretrained_weights_files_run_through_and_a_new_file_reruns(tmp_path, monkeypatch):
+    """Local weights files (written here: no download) go through the whole pipeline, are recorded
+    in the stores and the table, and replacing one re-runs exactly the jobs that read it."""
+    from mcd_core.backbones.audio import get_audio_entry
+    from mcd_core.backbones.visual import get_visual_entry
+    from mcd_core.backbones.weights import weights_file
+    from mcd_core.store import open_store
+
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    monkeypatch.setenv("MCD_WEIGHTS_DIR", str(weights_dir))
+    config = json.loads(json.dumps(TINY_DEMO))
+    config["datasets"]["demo"]["extraction"]["weights"] = "pretrained"
+    work = tmp_path / "work"
+    write_config(work, config)
+
+    missing = snakemake(work, "--cores", "2", "results/demo/table3.csv", check=False)
+    assert missing.returncode != 0
+    assert list((work / "results/demo/logs").rglob("*.log"))
+    logs = "".join(p.read_text() for p in (work / "results/demo/logs").rglob("*.log"))
+    assert "mcd weights fetch" in logs and str(weights_dir) in logs
+
+    visual_file = weights_file("resnet18", weights_dir)
+    _save_state(get_visual_entry("resnet18").build, visual_file, seed=11)
+    audio_digest = _save_state(get_audio_entry("vggish").build, weights_file("vggish", weights_dir), seed=12)
+    snakemake(work, "--cores", "2", "results/demo/table3.csv")
+    audio = open_store(work / "results/demo/features/audio/vggish.zarr")
+    assert audio.attrs["weights"]["sha256"] == audio_digest
+    assert read_table(work / "results/demo/table3.csv")["MCD"]["weights"] == "pretrained"
+
+    _save_state(get_visual_entry("resnet18").build, visual_file, seed=13)
+    jobs = planned_jobs(snakemake(work, "-n", "results/demo/table3.csv"))
+    assert jobs == {"extract_visual": 2, "merge_features": 1, "train": 1, "predict": 1,
+                    "score_model": 1, "table3": 1}

@@ -106,6 +106,25 @@ def _read_sidecar(path: Path) -> str | None:
     return text[0].lower() if text else None
 
 
+def file_fingerprint(name: str, weights_dir: str | os.PathLike | None = None) -> str:
+    """A cheap identity of the local weights file of `name`, for Snakemake's parameter tracking: the
+    sha256 recorded at fetch time, else size and modification time; "missing" without a file. A new
+    weights file under the same name then re-runs the jobs that used the old one."""
+    path = weights_file(name, weights_dir)
+    if not path.is_file():
+        return "missing"
+    recorded = _read_sidecar(path)
+    if recorded is not None:
+        return f"sha256:{recorded}"
+    st = path.stat()
+    return f"size:{st.st_size},mtime_ns:{st.st_mtime_ns}"
+
+
+def load_all_registries() -> None:
+    """Import the backbone modules, which register their weight sources."""
+    from . import audio, visual  # noqa: F401
+
+
 def _is_hub(url: str) -> bool:
     return url.split(":", 1)[0] in _HUB_FETCHERS
 

@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
-
-# Modules that register weight sources when imported; an area not in this build is skipped.
-SOURCE_MODULES = ("mcd_core.backbones.visual", "mcd_core.backbones.audio")
-
-
-def _load_registries() -> None:
-    for name in SOURCE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
 
 def _names(args: argparse.Namespace) -> list[str]:
     from ..backbones.weights import list_sources
@@ -27,9 +13,9 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from ..backbones.weights import fetch
+    from ..backbones.weights import fetch, load_all_registries
 
-    _load_registries()
+    load_all_registries()
     for name in _names(args):
         path = fetch(name, args.weights_dir, force=args.force)
         print(f"{name}: {path}")
@@ -37,9 +23,9 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..backbones.weights import list_sources, weights_file
+    from ..backbones.weights import list_sources, load_all_registries, weights_file
 
-    _load_registries()
+    load_all_registries()
     for src in list_sources():
         present = "present" if weights_file(src.name, args.weights_dir).is_file() else "missing"
         print(f"{src.name:20s} {present:8s} {src.filename}  <- {src.url}  {src.note}")
@@ -47,9 +33,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..backbones.weights import WeightsError, verify_file
+    from ..backbones.weights import WeightsError, load_all_registries, verify_file
 
-    _load_registries()
+    load_all_registries()
     bad = 0
     for name in _names(args):
         try:

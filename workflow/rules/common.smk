@@ -91,6 +91,18 @@ def weights_flags(dataset):
     return f"--weights {ex['weights']} --seed {ex['seed']}"
 
 
+def weights_fingerprint(wildcards):
+    """Identity of the weights a job reads: a changed weights file re-runs the jobs that used it.
+    Only pretrained runs look at files (and import the backbone registries)."""
+    ex = settings(wildcards.dataset).extraction
+    if ex["weights"] != "pretrained":
+        return f"random-init(seed {ex['seed']})"
+    from mcd_core.backbones.weights import file_fingerprint, load_all_registries
+
+    load_all_registries()
+    return file_fingerprint(wildcards.backbone)
+
+
 def method_name(variant, seed, seeds):
     name = "MCD" if variant == "mcd" else f"MCD[{variant}]"
     return name if len(seeds) == 1 else f"{name} seed={seed}"

@@ -12,6 +12,7 @@ rule extract_visual:
         "results/{dataset}/benchmarks/visual/{backbone}/{shard}.tsv"
     params:
         weights=lambda w: weights_flags(w.dataset),
+        weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
         device=lambda w: extraction(w.dataset, "device"),
         precision=lambda w: extraction(w.dataset, "precision"),
         batch_size=lambda w: extraction(w.dataset, "batch_size"),
@@ -38,6 +39,7 @@ rule extract_audio:
     params:
         source=lambda w: "--logmel" if w.backbone == "vggish" else "--audio",
         weights=lambda w: weights_flags(w.dataset),
+        weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
         device=lambda w: extraction(w.dataset, "device"),
         precision=lambda w: extraction(w.dataset, "precision"),
     resources:

@@ -75,3 +75,17 @@ rule table3:
     shell:
         "mcd table --rows {input} --title 'Table III: {wildcards.dataset}' {params.notes}"
         " --out {output.csv} --md {output.md} > {log} 2>&1"
+
+
+# Table VIII's model card: parameters (plain and thop convention) and MACs for N = 1, 2, 3.
+rule modelcard:
+    output:
+        "results/modelcard.csv",
+    log:
+        "results/logs/modelcard.log",
+    benchmark:
+        "results/benchmarks/modelcard.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "mcd modelcard --out {output} 2> {log}"
