@@ -5,12 +5,13 @@ write; the one-off model build is reported apart) against the model alone on in-
 the same batch size. Target: stage time <= 1.25 x model time. Audio: videos/s of frames + audio
 decode + VGGish log-mel + VGGish through `extract_audio.process_videos`.
 
-    python bench/extract_throughput.py [--videos 4] [--seconds 16] [--batch-size 32] [--workers 2]
+    python bench/extract_throughput.py [--videos 8] [--seconds 24] [--rounds 3] [--batch-size 32] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -53,13 +54,18 @@ def bench_visual(name: str, shard: Path, n_frames: int, args, work: Path, device
     job = VisualJob(shard, name, work / f"{name}.zarr", device=device.type, precision=args.precision,
                     batch_size=args.batch_size, workers=args.workers, force=True,
                     patch_out=work / f"{name}_patch.zarr" if name == "clip_vit_b32" else None)
-    start = time.perf_counter()
-    extract_visual(job)
-    stage = time.perf_counter() - start - build
-    model = model_only_seconds(name, n_frames, args.batch_size, device, args.precision)
+    # Stage and model-alone runs alternate, so that drift in the machine's speed hits both alike;
+    # each figure is the median of its rounds.
+    stages, models = [], []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        extract_visual(job)
+        stages.append(time.perf_counter() - start - build)
+        models.append(model_only_seconds(name, n_frames, args.batch_size, device, args.precision))
+    stage, model = statistics.median(stages), statistics.median(models)
     print(f"{name:14s} frames {n_frames:5d}  stage {n_frames / stage:8.1f} frames/s  "
           f"model alone {n_frames / model:8.1f} frames/s  stage/model time {stage / model:5.2f}  "
-          f"(model build {build:.1f} s, not in the stage figure)", flush=True)
+          f"(median of {args.rounds} rounds; model build {build:.1f} s, not in the stage figure)", flush=True)
 
 
 def bench_audio(paths: list[Path], seconds: int, device: torch.device) -> None:
@@ -78,8 +84,9 @@ def bench_audio(paths: list[Path], seconds: int, device: torch.device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos", type=int, default=4)
-    parser.add_argument("--seconds", type=int, default=16)
+    parser.add_argument("--videos", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating stage / model-alone rounds")
     parser.add_argument("--size", type=int, nargs=2, default=(640, 360), help="video width height")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)

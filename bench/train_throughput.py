@@ -4,12 +4,13 @@ Writes synthetic MUSIC-AVQA-shaped stores (T=60, visual 512-d, audio 128-d) to a
 times (a) the data pipeline alone and (b) full training steps (forward, backward, Adam) for both
 paths, and projects one epoch of the 31,927-question MUSIC-AVQA train split. Prints figures only.
 
-    .venv/bin/python bench/train_throughput.py [--videos 256] [--steps 6] [--batch-size 64]
+    .venv/bin/python bench/train_throughput.py [--videos 256] [--steps 5] [--rounds 4] [--batch-size 64]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -54,13 +55,14 @@ def time_loader(ds, batch_size: int, workers: int, steps: int) -> float:
     return seen / (time.perf_counter() - began)
 
 
-def time_training(ds, model, batch_size: int, workers: int, steps: int) -> float:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+def time_training(ds, model, opt, batch_size: int, workers: int, steps: int, seed: int) -> float:
+    """Samples/s of `steps` full training steps (loading, forward, backward, Adam), after one
+    untimed warm-up step."""
     loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        generator=torch.Generator().manual_seed(0))
+                        generator=torch.Generator().manual_seed(seed))
     seen, began = 0, None
     for i, batch in enumerate(loader):
-        if i == 1:  # the first step warms up allocators and kernels
+        if i == 1:  # the first step warms up allocators, kernels and (for Zarr) the file handles
             began, seen = time.perf_counter(), 0
         loss = total_loss(model(to_device(batch, torch.device("cpu"))), batch["answer"], 0.07)["total"]
         opt.zero_grad()
@@ -76,12 +78,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=256)
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--steps", type=int, default=6, help="timed training steps per path")
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps per round")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating timed rounds per path")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="DataLoader workers (training default: 1)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # as `mcd train` does on CPU (TrainConfig.flush_denormal)
     with tempfile.TemporaryDirectory() as tmp:
         questions, (audio, visual) = synthetic(Path(tmp), args.videos, args.seconds)
         vocab = Vocab.from_questions(questions)
@@ -98,10 +102,20 @@ def main() -> None:
         cfg = variant_config("mcd", n_answers=len(vocab.answers), vocab_size=len(vocab.words),
                              n_object_words=len(vocab.object_words))
         model = build_model(cfg)
-        for name, ds in (("zarr", lazy), ("memory", mem)):
-            rate = time_training(ds, model, args.batch_size, args.workers, args.steps)
-            print(f"train steps [{name:>6}]: {rate:9.1f} samples/s -> one epoch of {TRAIN_QUESTIONS} questions "
-                  f"~ {TRAIN_QUESTIONS / rate / 60:.1f} min")
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        # Rounds alternate between the two paths, so that drift in the machine's speed (other load,
+        # clocks) hits both alike; the figure per path is its median round.
+        rates = {"zarr": [], "memory": []}
+        for r in range(args.rounds):
+            for name, ds in (("zarr", lazy), ("memory", mem))[:: 1 if r % 2 == 0 else -1]:
+                rates[name].append(time_training(ds, model, opt, args.batch_size, args.workers, args.steps, r))
+        for name, values in rates.items():
+            rate = statistics.median(values)
+            print(f"train steps [{name:>6}]: {rate:9.1f} samples/s (median of {args.rounds} rounds of "
+                  f"{args.steps} steps) -> one epoch of {TRAIN_QUESTIONS} questions ~ "
+                  f"{TRAIN_QUESTIONS / rate / 60:.1f} min; rounds: {', '.join(f'{x:.1f}' for x in values)}")
+        overhead = 100 * (statistics.median(rates["memory"]) / statistics.median(rates["zarr"]) - 1)
+        print(f"loading from Zarr adds: {overhead:.1f} % to a training step")
 
 
 if __name__ == "__main__":

@@ -75,3 +75,24 @@ def test_question_only_dataset_has_no_features(task):
     ds = AVQADataset(questions, Vocab.from_questions(questions))
     assert len(ds) == 20 and ds.dropped == 0 and set(ds[0]) == {
         "question", "qtype", "keywords", "answer", "question_id", "video_id"}
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_batched_reads_equal_item_reads(task, tmp_path, stride):
+    """`__getitems__` (what the DataLoader calls) reads a batch in one selection per stream; it must
+    give exactly the items `__getitem__` gives, repeated videos and patch stores included."""
+    _, questions, *_, a, v = task
+    vocab = Vocab.from_questions(questions)
+    ids = [q.video_id for q in questions]
+    patches = np.random.default_rng(1).normal(size=(4, 7, 3, 4)).astype(np.float32)
+    meta = StoreMeta("visual_patch", "synthetic", 4, 1.0, 7, {"random_init": True, "seed": 0}, {})
+    p = open_store(write_store(tmp_path / "patch.zarr", patches, [7, 7, 5, 1], sorted(set(ids))[:4], meta))
+    for visual in (v, p):
+        ds = AVQADataset(questions, vocab, a, visual, stride=stride)
+        indices = [5, 0, 9, 5, 15, 1]  # shuffled, with a repeated question and shared videos
+        batch = ds.__getitems__(indices)
+        for got, i in zip(batch, indices):
+            want = ds[i]
+            assert got.keys() == want.keys()
+            for key, value in want.items():
+                assert (got[key] == value) if key == "video_id" else torch.equal(got[key], value), key

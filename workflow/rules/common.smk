@@ -133,7 +133,7 @@ def train_flags(wildcards):
     flags = [
         f"--epochs {tr['epochs']} --batch-size {tr['batch_size']} --lr {tr['lr']}",
         f"--lr-step {tr['lr_step']} --lr-gamma {tr['lr_gamma']} --stride {tr['stride']}",
-        f"--device {tr['device']}",
+        f"--device {tr['device']} --workers {tr['workers']}",
     ]
     flags.extend(f"--set {shlex.quote(item)}" for item in tr["extra"])
     return " ".join(flags)
