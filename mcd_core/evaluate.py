@@ -90,9 +90,10 @@ def predict_file(checkpoint: str | os.PathLike, annotations: str | os.PathLike, 
                  audio: str | os.PathLike | None, visual: str | os.PathLike | None, out: str | os.PathLike,
                  batch_size: int = 256, device: str = "auto", workers: int = 0) -> float:
     """Write the predictions CSV of a checkpoint on an annotation file; returns the accuracy (%)."""
-    from .train import make_dataset, open_stores, resolve_device
+    from .device import choose_device
+    from .train import make_dataset, open_stores
 
-    dev = resolve_device(device)
+    dev = choose_device(device)
     model, cfg, ckpt = load_checkpoint(checkpoint, dev)
     vocab = Vocab.load(vocab_path)
     check_vocab(ckpt, vocab, Path(checkpoint), Path(vocab_path))

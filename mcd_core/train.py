@@ -28,13 +28,13 @@ from tqdm import tqdm
 from .atomic import atomic_path, write_json, write_text
 from .data.dataset import AVQADataset
 from .data.vocab import Vocab
+from .device import DEVICE_CHOICES, choose_device
 from .evaluate import accuracy, predict_answers, to_device
 from .models import MCDConfig, build_model, total_loss
 from .models.config import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda")
 LOSS_NAMES = ("answer", "qv", "qa", "av")
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", *[f"loss_{n}" for n in LOSS_NAMES], "train_acc",
                   "val_acc", "test_acc", "seconds")
@@ -65,8 +65,8 @@ class TrainConfig:
             raise ConfigError(f"train fields need lr > 0, 0 < lr_gamma <= 1, weight_decay >= 0, "
                               f"workers >= 0 (got {self.lr}, {self.lr_gamma}, {self.weight_decay}, "
                               f"{self.workers})")
-        if self.device not in DEVICES:
-            raise ConfigError(f"train field 'device' is {self.device!r}; choose one of {list(DEVICES)}")
+        if self.device not in DEVICE_CHOICES:
+            raise ConfigError(f"train field 'device' is {self.device!r}; choose one of {list(DEVICE_CHOICES)}")
 
 
 @dataclass
@@ -76,14 +76,6 @@ class TrainResult:
     best_epoch: int                 # 1-based epoch of best.pt
     best_val_acc: float
     skipped: bool = False           # True when the run was already finished with this config
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but no CUDA device is available")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -202,7 +194,7 @@ def train(model_cfg: MCDConfig, train_cfg: TrainConfig, train_set: AVQADataset, 
     if len(train_set) == 0:
         raise ConfigError("the training set has no questions (all videos missing from the stores?)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(train_cfg.device)
+    device = choose_device(train_cfg.device)
     if device.type == "cpu" and train_cfg.flush_denormal:
         torch.set_flush_denormal(True)
     seed_everything(train_cfg.seed)
