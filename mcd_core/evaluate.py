@@ -13,8 +13,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .atomic import write_text
-from .data.dataset import AVQADataset
+from .data.dataset import AVQADataset, make_dataset, open_stores
 from .data.vocab import Vocab
+from .device import choose_device
 from .models import MCDConfig, build_model
 
 PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction", "correct")
@@ -90,9 +91,6 @@ def predict_file(checkpoint: str | os.PathLike, annotations: str | os.PathLike, 
                  audio: str | os.PathLike | None, visual: str | os.PathLike | None, out: str | os.PathLike,
                  batch_size: int = 256, device: str = "auto", workers: int = 0) -> float:
     """Write the predictions CSV of a checkpoint on an annotation file; returns the accuracy (%)."""
-    from .device import choose_device
-    from .train import make_dataset, open_stores
-
     dev = choose_device(device)
     model, cfg, ckpt = load_checkpoint(checkpoint, dev)
     vocab = Vocab.load(vocab_path)

@@ -26,12 +26,13 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .atomic import atomic_path, write_json, write_text
-from .data.dataset import AVQADataset
+from .data.dataset import AVQADataset, make_dataset, open_stores
 from .data.vocab import Vocab
 from .device import DEVICE_CHOICES, choose_device
 from .evaluate import accuracy, predict_answers, to_device
-from .models import MCDConfig, build_model, total_loss
-from .models.config import ConfigError
+from .models import MCDConfig, build_model, total_loss, variant_config
+from .models.config import ConfigError, apply_overrides
+from .store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +270,6 @@ def train(model_cfg: MCDConfig, train_cfg: TrainConfig, train_set: AVQADataset, 
 
 # -- file-level entry point used by `mcd train` ------------------------------------------------
 
-AUDIO_STREAMS = ("audio",)
-VISUAL_STREAMS = ("visual", "visual_patch")
-
-
 @dataclass
 class RunFiles:
     train: Path                   # training annotations (json)
@@ -301,50 +298,10 @@ def split_overrides(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     return model, training
 
 
-def open_feature_store(path: Path | None, streams: tuple[str, ...], needed: bool, role: str):
-    from .store import StoreError, open_store
-
-    if path is None:
-        if needed:
-            raise ConfigError(f"this variant reads {role} features: give --{role}")
-        return None
-    store = open_store(path)
-    if store.attrs["stream"] not in streams:
-        raise StoreError(f"{path}: stream is {store.attrs['stream']!r}, --{role} needs one of {list(streams)}")
-    return store
-
-
-def open_stores(audio_path: Path | None, visual_path: Path | None, model_cfg: MCDConfig):
-    """The (audio, visual) stores, checked for their stream; None where not given."""
-    return (open_feature_store(audio_path, AUDIO_STREAMS, model_cfg.needs_audio, "audio"),
-            open_feature_store(visual_path, VISUAL_STREAMS, model_cfg.needs_visual, "visual"))
-
-
-def make_dataset(path: Path, vocab: Vocab, model_cfg: MCDConfig, audio, visual, stride: int,
-                 in_memory: bool = False) -> AVQADataset:
-    """The dataset of one annotation file. A store given to a model that does not read it still
-    filters the questions, so variants trained on the same stores see the same questions."""
-    from .data.annotations import filter_by_videos, load_annotations
-
-    questions = load_annotations(path).questions
-    for store, needed in ((audio, model_cfg.needs_audio), (visual, model_cfg.needs_visual)):
-        if store is not None and not needed:
-            questions, dropped = filter_by_videos(questions, set(store.video_ids))
-            if dropped:
-                log.warning("%s: %d questions left out, video missing from %s", path, len(dropped), store.path)
-    return AVQADataset(questions, vocab, audio if model_cfg.needs_audio else None,
-                       visual if model_cfg.needs_visual else None, stride=stride, in_memory=in_memory)
-
-
 def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_cfg: TrainConfig,
                      model_overrides: dict[str, str] | None = None, resume: bool = False,
                      on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
-    from .models import variant_config
-    from .models.config import apply_overrides
-
     vocab = Vocab.load(files.vocab)
-    from .store import open_store
-
     dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
             for role, path in (("audio", files.audio), ("visual", files.visual)) if path is not None}
     model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -20,8 +21,9 @@ import zarr
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..store import FeatureStore
-from .annotations import Question
+from ..models.config import ConfigError, MCDConfig
+from ..store import FeatureStore, StoreError, open_store
+from .annotations import Question, filter_by_videos, load_annotations
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -130,3 +132,42 @@ class AVQADataset(Dataset):
         per_stream = {name: rows.get_many(video_ids) for name, rows in self.streams.items()}
         return [self._item(i, {name: feats[k] for name, feats in per_stream.items()})
                 for k, i in enumerate(indices)]
+
+
+# -- datasets from files, for `mcd train` and `mcd predict` ---------------------------------------
+
+AUDIO_STREAMS = ("audio",)
+VISUAL_STREAMS = ("visual", "visual_patch")
+
+
+
+def open_feature_store(path: Path | None, streams: tuple[str, ...], needed: bool, role: str):
+    """The store at `path`, checked for its stream; None without a path (an error if `needed`)."""
+    if path is None:
+        if needed:
+            raise ConfigError(f"this variant reads {role} features: give --{role}")
+        return None
+    store = open_store(path)
+    if store.attrs["stream"] not in streams:
+        raise StoreError(f"{path}: stream is {store.attrs['stream']!r}, --{role} needs one of {list(streams)}")
+    return store
+
+
+def open_stores(audio_path: Path | None, visual_path: Path | None, model_cfg: MCDConfig):
+    """The (audio, visual) stores, checked for their stream; None where not given."""
+    return (open_feature_store(audio_path, AUDIO_STREAMS, model_cfg.needs_audio, "audio"),
+            open_feature_store(visual_path, VISUAL_STREAMS, model_cfg.needs_visual, "visual"))
+
+
+def make_dataset(path: Path, vocab: Vocab, model_cfg: MCDConfig, audio, visual, stride: int,
+                 in_memory: bool = False) -> AVQADataset:
+    """The dataset of one annotation file. A store given to a model that does not read it still
+    filters the questions, so variants trained on the same stores see the same questions."""
+    questions = load_annotations(path).questions
+    for store, needed in ((audio, model_cfg.needs_audio), (visual, model_cfg.needs_visual)):
+        if store is not None and not needed:
+            questions, dropped = filter_by_videos(questions, set(store.video_ids))
+            if dropped:
+                log.warning("%s: %d questions left out, video missing from %s", path, len(dropped), store.path)
+    return AVQADataset(questions, vocab, audio if model_cfg.needs_audio else None,
+                       visual if model_cfg.needs_visual else None, stride=stride, in_memory=in_memory)
