@@ -29,6 +29,9 @@ from .vocab import Vocab
 log = logging.getLogger(__name__)
 
 
+PRELOAD_BYTES = 256 << 20  # raw store bytes per Zarr read while preloading (patch rows are ~6 MB)
+
+
 class DatasetError(ValueError):
     """Bad dataset arguments (e.g. a stride below 1, stores of different lengths)."""
 
@@ -47,13 +50,14 @@ class _StreamRows:
         self._pid = None
         self.memory: dict[str, np.ndarray] | None = None
         if in_memory:
-            self.memory = {v: self._read_row(store.features, r)
-                           for v, r in tqdm(self.row_of.items(), desc=f"loading {store.path.name}",
-                                            leave=False)}
-
-    def _read_row(self, features, row: int) -> np.ndarray:
-        x = np.asarray(features[row], dtype=np.float32)[:: self.stride]     # (T', D) or (T', P, D)
-        return x.mean(axis=1) if x.ndim == 3 else x                          # (T', D)
+            self.memory = {}
+            ids = list(self.row_of)
+            per_read = max(1, PRELOAD_BYTES // (4 * math.prod(store.features.shape[1:])))
+            with tqdm(total=len(ids), desc=f"loading {store.path.name}", leave=False) as bar:
+                for first in range(0, len(ids), per_read):
+                    batch = ids[first:first + per_read]
+                    self.memory.update(zip(batch, self._read(store.features, batch)))
+                    bar.update(len(batch))
 
     def __getstate__(self):  # Zarr handles are re-opened in each DataLoader worker
         state = dict(self.__dict__)
@@ -66,23 +70,25 @@ class _StreamRows:
             self._pid = os.getpid()
         return self._array
 
-    def get(self, video_id: str) -> np.ndarray:
-        if self.memory is not None:
-            return self.memory[video_id]
-        return self._read_row(self._features(), self.row_of[video_id])
-
-    def get_many(self, video_ids: Sequence[str]) -> list[np.ndarray]:
-        """The rows of a whole batch. From Zarr in one orthogonal selection: Zarr fetches and
-        decodes those chunks concurrently, where row-by-row reads pay its per-call overhead each."""
-        if self.memory is not None:
-            return [self.memory[v] for v in video_ids]
+    def _read(self, features, video_ids: Sequence[str]) -> list[np.ndarray]:
+        """The (T', D) rows of `video_ids` in one orthogonal selection: Zarr fetches and decodes
+        those chunks concurrently, where row-by-row reads pay its per-call overhead each."""
         rows = sorted({self.row_of[v] for v in video_ids})
-        block = np.asarray(self._features().get_orthogonal_selection((rows,)), dtype=np.float32)
+        block = np.asarray(features.get_orthogonal_selection((rows,)), dtype=np.float32)
         block = block[:, :: self.stride]                                     # (n, T', D) or (n, T', P, D)
-        if block.ndim == 4:
-            block = block.mean(axis=2)                                       # (n, T', D)
+        # Patch streams are averaged over P; the copy drops the steps the stride skipped.
+        block = block.mean(axis=2) if block.ndim == 4 else np.ascontiguousarray(block)  # (n, T', D)
         at = {r: i for i, r in enumerate(rows)}
         return [block[at[self.row_of[v]]] for v in video_ids]
+
+    def get_many(self, video_ids: Sequence[str]) -> list[np.ndarray]:
+        """The rows of a whole batch, from memory when preloaded."""
+        if self.memory is not None:
+            return [self.memory[v] for v in video_ids]
+        return self._read(self._features(), video_ids)
+
+    def get(self, video_id: str) -> np.ndarray:
+        return self.get_many([video_id])[0]
 
 
 class AVQADataset(Dataset):
