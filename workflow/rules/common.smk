@@ -91,12 +91,17 @@ def weights_flags(dataset):
     return f"--weights {ex['weights']} --seed {ex['seed']}"
 
 
+def weights_label(dataset):
+    """The weights setting as the table shows it: `pretrained` or `random-init(seed S)`."""
+    ex = settings(dataset).extraction
+    return ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
+
+
 def weights_fingerprint(wildcards):
     """Identity of the weights a job reads: a changed weights file re-runs the jobs that used it.
     Only pretrained runs look at files (and import the backbone registries)."""
-    ex = settings(wildcards.dataset).extraction
-    if ex["weights"] != "pretrained":
-        return f"random-init(seed {ex['seed']})"
+    if extraction(wildcards.dataset, "weights") != "pretrained":
+        return weights_label(wildcards.dataset)
     from mcd_core.backbones.weights import file_fingerprint, load_all_registries
 
     load_all_registries()
@@ -149,9 +154,8 @@ def score_meta(wildcards):
     ex = settings(wildcards.dataset).extraction
     meta = {"annotations": annotation(wildcards.dataset, "test")}
     if "tag" in wildcards.keys():
-        weights = ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
         meta.update(visual_backbone=ex["visual_backbone"], audio_backbone=ex["audio_backbone"],
-                    weights=weights, seed=wildcards.seed)
+                    weights=weights_label(wildcards.dataset), seed=wildcards.seed)
     return " ".join(f"--meta {shlex.quote(f'{k}={v}')}" for k, v in meta.items())
 
 
