@@ -22,10 +22,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from videos import make_video  # noqa: E402  (test-video generator shared with the tests)
 
-from mcd_core.backbones.visual import create_visual_backbone  # noqa: E402
-from mcd_core.device import autocast, choose_device  # noqa: E402
-from mcd_core.extract_visual import VisualJob, extract_visual  # noqa: E402
-from mcd_core.media import frames_shard  # noqa: E402
+from mcd_core.features.backbones.visual import create_visual_backbone  # noqa: E402
+from mcd_core.common.device import autocast, choose_device  # noqa: E402
+from mcd_core.features.extract_visual import VisualJob, extract_visual  # noqa: E402
+from mcd_core.media.shards import frames_shard  # noqa: E402
 
 
 def model_only_seconds(name: str, frames: int, batch_size: int, device: torch.device, precision: str) -> float:
@@ -70,7 +70,7 @@ def bench_visual(name: str, shard: Path, n_frames: int, args, work: Path, device
 
 def bench_audio(paths: list[Path], seconds: int, device: torch.device) -> None:
     try:
-        from mcd_core.extract_audio import process_videos
+        from mcd_core.features.extract_audio import process_videos
     except ImportError as exc:
         print(f"audio: skipped, the audio stage's API is not importable ({exc})")
         return

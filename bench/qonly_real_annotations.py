@@ -17,13 +17,14 @@ from pathlib import Path
 
 import torch
 
-from mcd_core.data.annotations import load_annotations
+from mcd_core.data.formats.music_avqa import load_annotations
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
-from mcd_core.evaluate import load_checkpoint, predict_answers
-from mcd_core.metrics import COLUMNS, score
+from mcd_core.scoring.predict import load_checkpoint, predict_answers
+from mcd_core.scoring.metrics import COLUMNS, score
 from mcd_core.models import variant_config
-from mcd_core.train import TrainConfig, train
+from mcd_core.training.config import TrainConfig
+from mcd_core.training.loop import train
 
 DATA = Path("/work/shared/data/music_avqa/json_update")
 

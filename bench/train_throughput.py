@@ -19,12 +19,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from mcd_core.data.annotations import Question, tokenize
+from mcd_core.data.formats.music_avqa import Question, tokenize
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
-from mcd_core.evaluate import to_device
-from mcd_core.models import build_model, total_loss, variant_config
-from mcd_core.store import StoreMeta, open_store, write_store
+from mcd_core.scoring.predict import to_device
+from mcd_core.models import build_model, variant_config
+from mcd_core.models.common.losses import total_loss
+from mcd_core.features.store import StoreMeta, open_store, write_store
 
 TRAIN_QUESTIONS = 31_927  # json_update train split
 TEMPLATE = "Is the <Object> in the video always playing?"
@@ -64,7 +65,7 @@ def time_training(ds, model, opt, batch_size: int, workers: int, steps: int, see
     for i, batch in enumerate(loader):
         if i == 1:  # the first step warms up allocators, kernels and (for Zarr) the file handles
             began, seen = time.perf_counter(), 0
-        loss = total_loss(model(to_device(batch, torch.device("cpu"))), batch["answer"], 0.07)["total"]
+        loss = total_loss(model(to_device(batch, torch.device("cpu"))), batch["answer"])["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()

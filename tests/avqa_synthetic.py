@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mcd_core.data.annotations import Question, tokenize
-from mcd_core.store import StoreMeta, write_store
+from mcd_core.data.formats.music_avqa import Question, tokenize
+from mcd_core.features.store import StoreMeta, write_store
 
 INSTRUMENTS = ("piano", "violin", "cello", "flute", "guitar", "drum")
 NUMBERS = ("zero", "one", "two", "three")

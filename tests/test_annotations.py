@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mcd_core.data.annotations import (QUESTION_TYPES, AnnotationError, filter_by_videos,
+from mcd_core.data.questions import filter_by_videos
+from mcd_core.data.formats.music_avqa import (QUESTION_TYPES, AnnotationError,
                                        load_annotations, tokenize)
 
 REAL = Path("/work/shared/data/music_avqa")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from mcd_core.atomic import atomic_path, write_json
+from mcd_core.common.atomic import atomic_path, write_json
 
 
 def test_error_leaves_previous_output_and_no_temporary(tmp_path):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from mcd_core.backbones.audio import create_audio_backbone
-from mcd_core.backbones.panns import LogMel, _release_state
-from mcd_core.backbones.weights import WeightsError
-from mcd_core.extract_audio import embed_seconds
+from mcd_core.features.backbones.audio import create_audio_backbone
+from mcd_core.features.backbones.panns import LogMel, _release_state
+from mcd_core.features.backbones.weights import WeightsError
+from mcd_core.features.extract_audio import embed_seconds
 
 torch.set_num_threads(1)
 PATCHES = np.random.default_rng(1).standard_normal((3, 96, 64)).astype(np.float32)

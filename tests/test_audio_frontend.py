@@ -6,11 +6,11 @@ import librosa
 import numpy as np
 import pytest
 
-from mcd_core.audio import write_wav
-from mcd_core.audio_frontend import LogmelSpec, logmel_patches, logmel_shard, mel_matrix
-from mcd_core.atomic import write_json
-from mcd_core.shard_outputs import failures_path
-from mcd_core.store import open_store
+from mcd_core.media.audio import write_wav
+from mcd_core.features.logmel import LogmelSpec, logmel_patches, logmel_shard, mel_matrix
+from mcd_core.common.atomic import write_json
+from mcd_core.features.merge import failures_path
+from mcd_core.features.store import open_store
 
 
 def librosa_logmel(samples: np.ndarray, seconds: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import torch
 from avqa_synthetic import make_task, write_task_stores
 from mcd_core.data.dataset import AVQADataset, DatasetError
 from mcd_core.data.vocab import Vocab
-from mcd_core.store import StoreMeta, open_store, write_store
+from mcd_core.features.store import StoreMeta, open_store, write_store
 
 
 @pytest.fixture(scope="module")

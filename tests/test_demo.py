@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from mcd_core import cli
-from mcd_core.data import demo_media
-from mcd_core.data.demo import DemoConfig, DemoDataError, build_dataset, encode_videos, write_dataset
-from mcd_core.data.demo_media import FfmpegEncodeError, MediaFormat, encode_scene
-from mcd_core.data.demo_questions import TEMPLATES
-from mcd_core.data.demo_scene import INSTRUMENTS, Scene, Source
-from mcd_core.ffmpeg_bin import ffmpeg_executable
+from mcd_core.demo import media as demo_media
+from mcd_core.demo.dataset import DemoConfig, DemoDataError, build_dataset, encode_videos, write_dataset
+from mcd_core.demo.media import FfmpegEncodeError, MediaFormat, encode_scene
+from mcd_core.demo.questions import TEMPLATES
+from mcd_core.demo.scene import INSTRUMENTS, Scene, Source
+from mcd_core.media.ffmpeg import ffmpeg_executable
 
 REAL_ANNOTATIONS = Path("/work/shared/data/music_avqa/json_update")
 KEYS = ["video_id", "question_id", "type", "question_content", "templ_values", "question_deleted", "anser"]

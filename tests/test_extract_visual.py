@@ -10,14 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from mcd_core.backbones.visual import create_visual_backbone
+from mcd_core.features.backbones.visual import create_visual_backbone
 from mcd_core.cli import main
-from mcd_core.device import DeviceError, autocast, choose_device
-from mcd_core.extract_visual import ExtractError, VisualJob, extract_visual
-from mcd_core.frames_shard import FramesShardError, read_frames_shard
-from mcd_core.shard_outputs import failures_path
-from mcd_core.shardrun import VideoError
-from mcd_core.store import open_store
+from mcd_core.common.device import DeviceError, autocast, choose_device
+from mcd_core.features.extract_visual import ExtractError, VisualJob, extract_visual
+from mcd_core.media.frames_shard import FramesShardError, read_frames_shard
+from mcd_core.features.merge import failures_path
+from mcd_core.media.shardrun import VideoError
+from mcd_core.features.store import open_store
 
 FRAMES_FAILURE = {"video_id": "00000009", "stage": "frames", "error": "ffmpeg: moov atom not found"}
 

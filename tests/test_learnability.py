@@ -15,12 +15,13 @@ import torch
 from avqa_synthetic import AUDIO_TYPES, make_task, write_task_stores
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
-from mcd_core.evaluate import load_checkpoint, predict_answers
-from mcd_core.metrics import TYPE_COLUMNS, score
-from mcd_core.models import variant_config
-from mcd_core.prior import fit_prior
-from mcd_core.store import open_store
-from mcd_core.train import TrainConfig, train
+from mcd_core.scoring.predict import load_checkpoint, predict_answers
+from mcd_core.scoring.metrics import TYPE_COLUMNS, score
+from mcd_core.models import config_fields, variant_config
+from mcd_core.scoring.prior import fit_prior
+from mcd_core.features.store import open_store
+from mcd_core.training.config import TrainConfig
+from mcd_core.training.loop import train
 
 pytestmark = pytest.mark.slow
 
@@ -62,9 +63,9 @@ def task(tmp_path_factory):
 
 def fit(task, variant, train_set, name, train_cfg=TRAIN):
     vocab = task["vocab"]
-    cfg = variant_config(variant, d_model=D, word_dim=D, ffn_hidden=2 * D, proj_dim=D, audio_dim=16,
-                         visual_dim=24, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
-                         n_answers=len(vocab.answers))
+    sizes = dict(d_model=D, word_dim=D, ffn_hidden=2 * D, proj_dim=D, audio_dim=16, visual_dim=24,
+                 vocab_size=len(vocab.words), n_object_words=len(vocab.object_words), n_answers=len(vocab.answers))
+    cfg = variant_config(variant, **{k: v for k, v in sizes.items() if k in config_fields(variant)})
     out = task["tmp"] / name
     train(cfg, train_cfg, train_set, task["test"], vocab, out)
     return load_checkpoint(out / "last.pt")[0]  # last epoch: no selection on the test videos

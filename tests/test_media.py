@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from mcd_core.audio import SAMPLE_RATE, decode_audio, read_wav
-from mcd_core.frames import decode_frames
-from mcd_core.media import audio_shard, frames_shard
-from mcd_core.shardrun import VideoError
+from mcd_core.media.audio import SAMPLE_RATE, decode_audio, read_wav
+from mcd_core.media.frames import decode_frames
+from mcd_core.media.shards import audio_shard, frames_shard
+from mcd_core.media.shardrun import VideoError
 from videos import (make_truncated, make_video, make_zero_byte, read_clock,
                           vfr_centre_frame)
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from mcd_core.cli import main
-from mcd_core.shard_outputs import MergeError, failures_path, merge_shards
-from mcd_core.shardrun import Failure, write_failures
-from mcd_core.store import StoreError, StoreMeta, open_store, write_store
+from mcd_core.features.merge import MergeError, failures_path, merge_shards
+from mcd_core.media.shardrun import Failure, write_failures
+from mcd_core.features.store import StoreError, StoreMeta, open_store, write_store
 
 
 def make_shard(path: Path, ids: list[str], seed: int, backbone: str = "resnet18",

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from mcd_core.data.annotations import Question, load_annotations, tokenize
+from mcd_core.data.formats.music_avqa import Question, load_annotations, tokenize
 from mcd_core.data.vocab import Vocab
-from mcd_core.metrics import COLUMNS, score
-from mcd_core.prior import PriorError, fit_prior
+from mcd_core.scoring.metrics import COLUMNS, score
+from mcd_core.scoring.prior import PriorError, fit_prior
 
 REAL = Path("/work/shared/data/music_avqa")
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real MUSIC-AVQA annotations not mounted")

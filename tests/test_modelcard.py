@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from mcd_core.cli import main
-from mcd_core.modelcard import model_card, profile
+from mcd_core.scoring.modelcard import model_card, profile
 
 
 class _Toy(nn.Module):

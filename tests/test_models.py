@@ -4,14 +4,21 @@
 import pytest
 import torch
 
-from mcd_core.models import ConfigError, MCDConfig, build_model, list_variants, total_loss, variant_config
-from mcd_core.models.aggregator import Aggregator
-from mcd_core.models.config import apply_overrides
-from mcd_core.models.losses import info_nce
+from mcd_core.models import (ConfigError, apply_overrides, build_model, config_fields, config_from_dict,
+                             get_variant, list_variants, variant_config)
+from mcd_core.models.common.losses import info_nce, total_loss
+from mcd_core.models.mcd.aggregator import Aggregator
+from mcd_core.models.mcd.config import MCDConfig
 
 TINY = dict(d_model=16, word_dim=16, ffn_hidden=24, proj_dim=8, audio_dim=6, visual_dim=10,
             vocab_size=20, n_object_words=12, n_answers=5)
 B, T = 5, 7
+
+
+def tiny(name, **more):
+    """TINY sizes restricted to the fields of variant `name`'s architecture."""
+    fields = config_fields(name)
+    return variant_config(name, **{k: v for k, v in {**TINY, **more}.items() if k in fields})
 
 
 def batch(seed=0, lengths=(7, 4, 1, 7, 6)):
@@ -34,18 +41,18 @@ def test_registry_has_every_paper_variant():
                 "mcd_lef_no_fa", "mcd_lef_no_ft", "mcd_lef_add_only", "mcd_no_l_qv", "mcd_no_l_qa",
                 "mcd_no_l_av"}
     assert expected <= names
-    assert variant_config("mcd_n2", **TINY) == variant_config("mcd", **TINY)
+    assert tiny("mcd_n2") == tiny("mcd")
 
 
 @pytest.mark.parametrize("name", list_variants())
 def test_variant_forward_backward_every_parameter_learns(name):
     torch.manual_seed(0)
-    cfg = variant_config(name, **TINY)
+    cfg = tiny(name)
     model = build_model(cfg)
     b = batch()
     out = model(b)
     assert out.logits.shape == (B, TINY["n_answers"])
-    parts = total_loss(out, b["answer"], cfg.temperature)
+    parts = total_loss(out, b["answer"])
     assert all(torch.isfinite(v) for v in parts.values())
     parts["total"].backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
@@ -53,7 +60,7 @@ def test_variant_forward_backward_every_parameter_learns(name):
     bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
     assert not bad
     terms = {t.name for t in out.contrast}
-    if cfg.architecture == "mcd":
+    if get_variant(name).architecture == "mcd":
         assert ("qv" in terms) == (cfg.lambda_qv > 0) and ("qa" in terms) == (cfg.lambda_qa > 0)
         assert ("av" in terms) == (cfg.lambda_av > 0 and cfg.cross_audio_query and cfg.cross_visual_query)
     else:
@@ -61,7 +68,7 @@ def test_variant_forward_backward_every_parameter_learns(name):
 
 
 def test_q_only_needs_no_features():
-    cfg = variant_config("q_only", **TINY)
+    cfg = tiny("q_only")
     assert not cfg.needs_audio and not cfg.needs_visual
     b = {k: v for k, v in batch().items() if k in ("question", "qtype", "keywords")}
     assert build_model(cfg)(b).logits.shape == (B, 5)
@@ -69,7 +76,7 @@ def test_q_only_needs_no_features():
 
 def test_padding_does_not_leak_into_prediction():
     torch.manual_seed(0)
-    model = build_model(variant_config("mcd", **TINY)).eval()
+    model = build_model(tiny("mcd")).eval()
     b = batch()
     b2 = dict(b, audio=b["audio"].clone(), visual=b["visual"].clone())
     b2["audio"][1, 4:] += 100.0  # sample 1 has 4 real steps: change only its padding
@@ -80,7 +87,7 @@ def test_padding_does_not_leak_into_prediction():
 
 def test_eval_prediction_independent_of_batch_composition():
     torch.manual_seed(0)
-    model = build_model(variant_config("mcd", **TINY)).eval()
+    model = build_model(tiny("mcd")).eval()
     b = batch()
     with torch.no_grad():
         full = model(b).logits
@@ -90,7 +97,7 @@ def test_eval_prediction_independent_of_batch_composition():
 
 def test_time_order_matters_for_mcd():
     torch.manual_seed(0)
-    model = build_model(variant_config("mcd", **TINY)).eval()
+    model = build_model(tiny("mcd")).eval()
     b = batch(lengths=(7,) * B)
     flipped = dict(b, audio=b["audio"].flip(1), visual=b["visual"].flip(1))
     with torch.no_grad():
@@ -133,12 +140,23 @@ def test_config_validation_names_field():
     with pytest.raises(ConfigError, match="unknown variant"):
         variant_config("mcd_n9")
     assert MCDConfig.from_dict(MCDConfig().to_dict()) == MCDConfig()
+    with pytest.raises(ConfigError, match="ffn_hidden"):
+        variant_config("q_only", ffn_hidden=8)  # an MCD field is not a field of the MLP baseline
+
+
+def test_checkpoint_config_dispatches_on_architecture_name():
+    for name in ("mcd_n3", "qa"):
+        cfg = tiny(name)
+        back = config_from_dict(cfg.architecture, cfg.to_dict())
+        assert type(back) is type(cfg) and back == cfg
+    with pytest.raises(ConfigError, match="unknown architecture"):
+        config_from_dict("transformer9000", {})
 
 
 def test_shared_block_is_one_module_for_both_modalities():
-    model = build_model(variant_config("mcd", **TINY))
+    model = build_model(tiny("mcd"))
     assert model.blocks[0].audio is model.blocks[0].visual
-    unshared = build_model(variant_config("mcd", share_block_weights=False, **TINY))
+    unshared = build_model(tiny("mcd", share_block_weights=False))
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(unshared.blocks[0]) == count(model.blocks[0]) + count(model.blocks[0].audio)
     # BatchNorms stay per modality (their running statistics differ between audio and visual)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mcd_core import pipeline
+from mcd_core import workflow as pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = pipeline.load_schema(REPO / "workflow/schemas/config.schema.yaml")
@@ -123,6 +123,6 @@ def test_shards_cover_every_video_once():
 
 
 def test_demo_ids_match_the_generator():
-    from mcd_core.data import demo
+    from mcd_core.demo import dataset as demo
     assert pipeline.demo_video_ids(3) == ["00000001", "00000002", "00000003"]
     assert [demo.video_id(i) for i in range(12)] == pipeline.demo_video_ids(12)

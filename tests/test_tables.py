@@ -4,8 +4,8 @@ import json
 import pytest
 
 from mcd_core.cli import main
-from mcd_core.metrics import COLUMNS
-from mcd_core.tables import META_COLUMNS, TableError, read_failed_videos, read_predictions
+from mcd_core.scoring.metrics import COLUMNS
+from mcd_core.scoring.tables import META_COLUMNS, TableError, read_failed_videos, read_predictions
 
 
 def record(qid, video, type_, answer, content="Is there a voiceover?", values=()):

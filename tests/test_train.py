@@ -9,8 +9,9 @@ import torch
 from avqa_synthetic import make_task, write_task_stores
 from mcd_core.cli import main
 from mcd_core.data.vocab import Vocab
-from mcd_core.models.config import ConfigError
-from mcd_core.train import TrainConfig, split_overrides, train_from_files, RunFiles
+from mcd_core.models import ConfigError
+from mcd_core.training.config import TrainConfig, split_overrides
+from mcd_core.training.files import RunFiles, train_from_files
 
 torch.set_num_threads(1)
 
@@ -41,7 +42,7 @@ def files(tmp_path_factory):
 
 
 def _train(files, out, epochs=3, resume=False, **kw):
-    model_overrides, _ = split_overrides(TINY_SET)
+    model_overrides, _ = split_overrides(TINY_SET, "mcd")
     cfg = TrainConfig(epochs=epochs, batch_size=8, lr_step=2, seed=0, device="cpu")
     return train_from_files(files, "mcd", out, cfg, model_overrides, resume=resume, **kw)
 
@@ -94,11 +95,11 @@ def test_finished_run_is_not_trained_again(files, tmp_path):
 
 
 def test_set_overrides_are_validated():
-    assert split_overrides(["n_blocks=1", "lr=0.5"]) == ({"n_blocks": "1"}, {"lr": "0.5"})
+    assert split_overrides(["n_blocks=1", "lr=0.5"], "mcd") == ({"n_blocks": "1"}, {"lr": "0.5"})
     with pytest.raises(ConfigError, match="n_blockz"):
-        split_overrides(["n_blockz=1"])
+        split_overrides(["n_blockz=1"], "mcd")
     with pytest.raises(ConfigError, match="field=value"):
-        split_overrides(["n_blocks"])
+        split_overrides(["n_blocks"], "mcd")
 
 
 def test_cli_train_then_predict(files, tmp_path, capsys):

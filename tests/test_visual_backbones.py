@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from mcd_core.backbones.image_preprocess import IMAGENET_MEAN, ImageInputError, ImagePreprocess
-from mcd_core.backbones.visual import VISUAL_BACKBONES, create_visual_backbone
-from mcd_core.backbones.weights import WeightsError
+from mcd_core.features.backbones.image_preprocess import IMAGENET_MEAN, ImageInputError, ImagePreprocess
+from mcd_core.features.backbones.visual import VISUAL_BACKBONES, create_visual_backbone
+from mcd_core.features.backbones.weights import WeightsError
 
 EXPECTED = {  # name: (dim, patch tokens, input size)
     "resnet18": (512, 0, 224),

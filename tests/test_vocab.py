@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mcd_core.data.annotations import Question, tokenize
+from mcd_core.data.formats.music_avqa import Question, tokenize
 from mcd_core.data.vocab import MAX_QUESTION_TOKENS, PAD, UNK, Vocab, VocabError
 
 

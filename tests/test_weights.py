@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
-from mcd_core.backbones.visual import create_visual_backbone
-from mcd_core.backbones.weights import (WeightSource, WeightsError, fetch, load_weights,
+from mcd_core.features.backbones.visual import create_visual_backbone
+from mcd_core.features.backbones.weights import (WeightSource, WeightsError, fetch, load_weights,
                                         register_source, sha256_file, weights_file)
 
 
@@ -138,7 +138,7 @@ def test_weights_list_covers_every_registered_backbone(tmp_path):
 
 def test_file_fingerprint_changes_with_a_new_weights_file(tmp_path):
     """What the extraction rules track: missing, then the fetch-time sha256, then a different file."""
-    from mcd_core.backbones.weights import file_fingerprint
+    from mcd_core.features.backbones.weights import file_fingerprint
 
     assert file_fingerprint("resnet18", tmp_path) == "missing"
     path = weights_file("resnet18", tmp_path)

@@ -116,7 +116,7 @@ def test_tiny_demo_end_to_end_and_what_a_swap_reruns(tmp_path):
     assert "randomly initialised" in (tmp_path / "results/demo/table3.md").read_text()
     assert (tmp_path / "results/demo/runs/resnet18-vggish/mcd/seed0/curves.png").stat().st_size > 0
 
-    from mcd_core.store import open_store
+    from mcd_core.features.store import open_store
     visual = open_store(tmp_path / "results/demo/features/visual/resnet18.zarr")
     assert visual.features.shape == (12, 3, 512)
     assert visual.attrs["weights"] == {"random_init": True, "seed": 0}
@@ -144,7 +144,7 @@ def test_tiny_demo_end_to_end_and_what_a_swap_reruns(tmp_path):
 
 def _save_state(build, path: Path, seed: int) -> str:
     import torch
-    from mcd_core.backbones.weights import sha256_file
+    from mcd_core.features.backbones.weights import sha256_file
 
     torch.manual_seed(seed)
     torch.save(build().state_dict(), path)
@@ -157,10 +157,10 @@ def _save_state(build, path: Path, seed: int) -> str:
 def test_pretrained_weights_files_run_through_and_a_new_file_reruns(tmp_path, monkeypatch):
     """Local weights files (written here: no download) go through the whole pipeline, are recorded
     in the stores and the table, and replacing one re-runs exactly the jobs that read it."""
-    from mcd_core.backbones.audio import get_audio_entry
-    from mcd_core.backbones.visual import get_visual_entry
-    from mcd_core.backbones.weights import weights_file
-    from mcd_core.store import open_store
+    from mcd_core.features.backbones.audio import get_audio_entry
+    from mcd_core.features.backbones.visual import get_visual_entry
+    from mcd_core.features.backbones.weights import weights_file
+    from mcd_core.features.store import open_store
 
     weights_dir = tmp_path / "weights"
     weights_dir.mkdir()

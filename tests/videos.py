@@ -15,7 +15,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from mcd_core.ffmpeg_bin import ffmpeg_executable
+from mcd_core.media.ffmpeg import ffmpeg_executable
 
 # Video and audio codec for each container the helpers can write.
 _CODECS = {

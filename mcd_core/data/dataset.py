@@ -13,7 +13,7 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
@@ -21,10 +21,10 @@ import zarr
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..models.config import ConfigError, MCDConfig
-from ..store import FeatureStore, StoreError, open_store
-from .annotations import Question, filter_by_videos, load_annotations
-from .vocab import Vocab
+from mcd_core.features.store import FeatureStore, StoreError, open_store
+from mcd_core.data.formats import get_format
+from mcd_core.data.questions import Question, filter_by_videos
+from mcd_core.data.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +142,21 @@ class AVQADataset(Dataset):
 
 # -- datasets from files, for `mcd train` and `mcd predict` ---------------------------------------
 
+class ReadsInputs(Protocol):
+    """What the dataset needs to know of a model config: which feature streams it reads."""
+    needs_audio: bool
+    needs_visual: bool
+
+
 AUDIO_STREAMS = ("audio",)
 VISUAL_STREAMS = ("visual", "visual_patch")
-
 
 
 def open_feature_store(path: Path | None, streams: tuple[str, ...], needed: bool, role: str):
     """The store at `path`, checked for its stream; None without a path (an error if `needed`)."""
     if path is None:
         if needed:
-            raise ConfigError(f"this variant reads {role} features: give --{role}")
+            raise DatasetError(f"this variant reads {role} features: give --{role}")
         return None
     store = open_store(path)
     if store.attrs["stream"] not in streams:
@@ -159,17 +164,17 @@ def open_feature_store(path: Path | None, streams: tuple[str, ...], needed: bool
     return store
 
 
-def open_stores(audio_path: Path | None, visual_path: Path | None, model_cfg: MCDConfig):
+def open_stores(audio_path: Path | None, visual_path: Path | None, model_cfg: ReadsInputs):
     """The (audio, visual) stores, checked for their stream; None where not given."""
     return (open_feature_store(audio_path, AUDIO_STREAMS, model_cfg.needs_audio, "audio"),
             open_feature_store(visual_path, VISUAL_STREAMS, model_cfg.needs_visual, "visual"))
 
 
-def make_dataset(path: Path, vocab: Vocab, model_cfg: MCDConfig, audio, visual, stride: int,
-                 in_memory: bool = False) -> AVQADataset:
+def make_dataset(path: Path, vocab: Vocab, model_cfg: ReadsInputs, audio, visual, stride: int,
+                 in_memory: bool = False, fmt: str = "music_avqa") -> AVQADataset:
     """The dataset of one annotation file. A store given to a model that does not read it still
     filters the questions, so variants trained on the same stores see the same questions."""
-    questions = load_annotations(path).questions
+    questions = get_format(fmt).load(path).questions
     for store, needed in ((audio, model_cfg.needs_audio), (visual, model_cfg.needs_visual)):
         if store is not None and not needed:
             questions, dropped = filter_by_videos(questions, set(store.video_ids))

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..atomic import write_json
-from .annotations import MODALITIES, QUESTION_TYPES, Question
+from mcd_core.common.atomic import write_json
+from mcd_core.data.questions import Question
 
 MAX_QUESTION_TOKENS = 14   # community question length: truncate or pad to this many tokens
 MAX_KEYWORDS = 4           # most templ_values of any MUSIC-AVQA template
@@ -30,11 +30,6 @@ FORMAT = "mcd-vocab/1"     # tag written into vocab.json and checked on load
 
 class VocabError(ValueError):
     """A vocabulary file is missing or malformed."""
-
-
-def type_words() -> list[str]:
-    """The lower-case words of every modality and question type ("audio-visual", "temporal", ...)."""
-    return sorted({m.lower() for m in MODALITIES} | {t.lower() for _, t in QUESTION_TYPES})
 
 
 @dataclass
@@ -60,7 +55,17 @@ class Vocab:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def from_questions(cls, train_questions: Iterable[Question]) -> "Vocab":
+    def from_questions(cls, train_questions: Iterable[Question],
+                       type_words: Iterable[str] | None = None) -> "Vocab":
+        """Vocabularies of the training questions. `type_words` (the format's lower-case modality and
+        type words; default MUSIC-AVQA's) join the text-object words even when a type is absent
+        from training."""
+        if type_words is None:
+            from mcd_core.data.formats import get_format
+
+            type_words = get_format("music_avqa").type_words
+        train_questions = list(train_questions)
+        type_words = set(type_words) | {w.lower() for q in train_questions for w in (q.modality, q.qtype)}
         words: set[str] = set()
         keywords: set[str] = set()
         answers: set[str] = set()
@@ -70,7 +75,7 @@ class Vocab:
             answers.add(q.answer)
         if not answers:
             raise VocabError("cannot build a vocabulary from zero training questions")
-        objects = set(type_words()) | keywords
+        objects = type_words | keywords
         return cls(words=[*SPECIALS, *sorted(words - set(SPECIALS))],
                    object_words=[*SPECIALS, *sorted(objects - set(SPECIALS))],
                    answers=sorted(answers))

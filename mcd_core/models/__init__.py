@@ -1,8 +1,18 @@
-"""MCD modules, losses and the variant registry (ground floor: imports only torch)."""
+"""Models: shared layers and losses (`common/`), one subpackage per architecture (`mcd/`, `mlp/`),
+and the registry of architectures and named variants (torch-free until a model is built).
 
-from .config import ConfigError, MCDConfig
-from .losses import ModelOutput, total_loss
-from .registry import VARIANTS, build_model, list_variants, variant_config
+May import: mcd_core.common.
+"""
 
-__all__ = ["ConfigError", "MCDConfig", "ModelOutput", "total_loss", "VARIANTS", "build_model",
-           "list_variants", "variant_config"]
+from mcd_core.models.config import ConfigError, ModelConfig, apply_overrides
+from mcd_core.models.registry import (ARCHITECTURES, VARIANTS, Architecture, Variant, build_model,
+                                      config_fields, config_from_dict, get_architecture, get_variant,
+                                      list_variants, register_architecture, register_variant,
+                                      variant_config)
+
+# The built-in architectures register themselves and their variants on import.
+from mcd_core.models import mcd, mlp  # noqa: E402,F401  isort: skip
+
+__all__ = ["ARCHITECTURES", "VARIANTS", "Architecture", "ConfigError", "ModelConfig", "Variant",
+           "apply_overrides", "build_model", "config_fields", "config_from_dict", "get_architecture",
+           "get_variant", "list_variants", "register_architecture", "register_variant", "variant_config"]

@@ -1,74 +1,120 @@
-"""Named variants: each is a set of `MCDConfig` overrides of the one model (no code copies)."""
+"""The registry of architectures and of named variants (torch-free until a model is built).
+
+An architecture is a config dataclass (a `ModelConfig`) and the model class built from it, named
+in every checkpoint so that loading dispatches on it. A variant is a named set of config overrides
+of one architecture (no code copies), with its own training defaults where its recipe differs
+(learning rate, frame stride, epochs). Each architecture subpackage registers itself and its
+variants when imported; `mcd_core.models` imports the built-in ones.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from torch import nn
+from mcd_core.models.config import ConfigError, ModelConfig
 
-from .baseline import ModalityMLP
-from .config import ConfigError, MCDConfig
-from .mcd import MCD
+if TYPE_CHECKING:
+    from torch import nn
 
-_NO_TEXT = {"text_objects": False}
-_ATTN_OFF = {"self_attn_audio": False, "self_attn_visual": False,
-             "cross_audio_query": False, "cross_visual_query": False}
 
-VARIANTS: dict[str, dict[str, Any]] = {
-    "mcd": {},
-    # Table II: the multimodal MLP over encoder outputs
-    "q_only": {"architecture": "mlp", "use_audio": False, "use_visual": False},
-    "a_only": {"architecture": "mlp", "use_question": False, "use_visual": False},
-    "v_only": {"architecture": "mlp", "use_question": False, "use_audio": False},
-    "qa": {"architecture": "mlp", "use_visual": False},
-    "qv": {"architecture": "mlp", "use_audio": False},
-    "qav": {"architecture": "mlp"},
-    # Fig. 4/5: decision-level fusion added back
-    "mcd_late_concat": {"late_fusion": "concat"},
-    "mcd_late_add": {"late_fusion": "add"},
-    # Table VI: text encoder and text objects
-    "mcd_bilstm": {"bilstm": True},
-    "mcd_no_text_objects": _NO_TEXT,
-    "mcd_bilstm_no_text_objects": {"bilstm": True, **_NO_TEXT},
-    # Table VII: attention inside the association block
-    "mcd_attn_none": _ATTN_OFF,
-    "mcd_attn_self_a": {**_ATTN_OFF, "self_attn_audio": True},
-    "mcd_attn_self_av": {**_ATTN_OFF, "self_attn_audio": True, "self_attn_visual": True},
-    "mcd_attn_cross_aq": {**_ATTN_OFF, "cross_audio_query": True},
-    "mcd_attn_cross_avq": {**_ATTN_OFF, "cross_audio_query": True, "cross_visual_query": True},
-    "mcd_attn_bi_aq": {"cross_visual_query": False},
-    "mcd_attn_bi_vq": {"cross_audio_query": False},
-    # Table VIII: number of association blocks
-    "mcd_n1": {"n_blocks": 1},
-    "mcd_n2": {"n_blocks": 2},
-    "mcd_n3": {"n_blocks": 3},
-    # Table IX: local element fusion
-    "mcd_lef_no_fv": {"lef_visual": False},
-    "mcd_lef_no_fa": {"lef_audio": False},
-    "mcd_lef_no_ft": _NO_TEXT,
-    "mcd_lef_add_only": {"lef_product": False},
-    # Table X: each contrastive loss removed
-    "mcd_no_l_qv": {"lambda_qv": 0.0},
-    "mcd_no_l_qa": {"lambda_qa": 0.0},
-    "mcd_no_l_av": {"lambda_av": 0.0},
-}
+@dataclass(frozen=True)
+class Architecture:
+    name: str                                   # stored in checkpoints and run configs
+    config_cls: type[ModelConfig]
+    model: str | Callable[[Any], "nn.Module"]   # "module:Class" (imported on build) or a callable
+    description: str = ""
 
-# The model class for each architecture value.
-ARCHITECTURE_CLASSES: dict[str, type[nn.Module]] = {"mcd": MCD, "mlp": ModalityMLP}
+
+@dataclass(frozen=True)
+class Variant:
+    name: str                                   # what `training.variants` and `--variant` name
+    architecture: str
+    fields: Mapping[str, Any] = field(default_factory=dict)     # config overrides
+    training: Mapping[str, Any] = field(default_factory=dict)   # TrainConfig defaults of this variant
+    description: str = ""                       # one line: the paper table/row it reproduces
+
+
+ARCHITECTURES: dict[str, Architecture] = {}
+VARIANTS: dict[str, Variant] = {}
+
+
+def register_architecture(arch: Architecture) -> Architecture:
+    if arch.name in ARCHITECTURES and ARCHITECTURES[arch.name] != arch:
+        raise ConfigError(f"architecture {arch.name!r} is registered twice")
+    if arch.config_cls.architecture != arch.name:
+        raise ConfigError(f"{arch.config_cls.__name__}.architecture is "
+                          f"{arch.config_cls.architecture!r}, not {arch.name!r}")
+    ARCHITECTURES[arch.name] = arch
+    return arch
+
+
+def register_variant(variant: Variant) -> Variant:
+    if variant.name in VARIANTS and VARIANTS[variant.name] != variant:
+        raise ConfigError(f"variant {variant.name!r} is registered twice")
+    arch = get_architecture(variant.architecture)
+    known = {f.name for f in dataclasses.fields(arch.config_cls)}
+    unknown = sorted(set(variant.fields) - known)
+    if unknown:
+        raise ConfigError(f"variant {variant.name!r}: unknown {arch.config_cls.__name__} field(s) {unknown}")
+    VARIANTS[variant.name] = variant
+    return variant
+
+
+def register_variants(architecture: str, table: Mapping[str, tuple[str, Mapping[str, Any]]],
+                      training: Mapping[str, Any] | None = None) -> None:
+    """Register {name: (description, overrides)} of one architecture, sharing training defaults."""
+    for name, (description, overrides) in table.items():
+        register_variant(Variant(name, architecture, dict(overrides), dict(training or {}), description))
+
+
+def get_architecture(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def get_variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise ConfigError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
 
 
 def list_variants() -> list[str]:
     return list(VARIANTS)
 
 
-def variant_config(name: str, **fields: Any) -> MCDConfig:
-    """The config of variant `name`; `fields` (sizes, D, ...) apply first, the variant's switches last."""
-    if name not in VARIANTS:
-        raise ConfigError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
-    base = MCDConfig(**fields)
-    return dataclasses.replace(base, **VARIANTS[name])
+def variant_config(name: str, **fields: Any) -> ModelConfig:
+    """The config of variant `name`: `fields` (sizes, D, ...) apply first, the variant's switches last.
+    A field the variant's architecture does not have is an error."""
+    variant = get_variant(name)
+    cls = get_architecture(variant.architecture).config_cls
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ConfigError(f"variant {name!r} ({variant.architecture}): unknown field(s) {unknown}")
+    return dataclasses.replace(cls(**fields), **variant.fields)
 
 
-def build_model(cfg: MCDConfig) -> nn.Module:
-    return ARCHITECTURE_CLASSES[cfg.architecture](cfg)
+def config_fields(name: str) -> set[str]:
+    """The config field names of variant `name`'s architecture."""
+    cls = get_architecture(get_variant(name).architecture).config_cls
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def config_from_dict(architecture: str, data: Mapping[str, Any]) -> ModelConfig:
+    """Rebuild a config from a checkpoint: dispatch on its stored architecture name."""
+    return get_architecture(architecture).config_cls.from_dict(data)
+
+
+def _model_class(arch: Architecture) -> Callable[[Any], "nn.Module"]:
+    if callable(arch.model):
+        return arch.model
+    module, _, attr = arch.model.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def build_model(cfg: ModelConfig) -> "nn.Module":
+    return _model_class(get_architecture(cfg.architecture))(cfg)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from mcd_core import pipeline
+from mcd_core import workflow as pipeline
 
 try:
     CONFIG = pipeline.validate_config(
@@ -102,7 +102,8 @@ def weights_fingerprint(wildcards):
     Only pretrained runs look at files (and import the backbone registries)."""
     if extraction(wildcards.dataset, "weights") != "pretrained":
         return weights_label(wildcards.dataset)
-    from mcd_core.backbones.weights import file_fingerprint, load_all_registries
+    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.weights import file_fingerprint
 
     load_all_registries()
     return file_fingerprint(wildcards.backbone)
@@ -134,14 +135,18 @@ def run_inputs(wildcards):
 
 
 def train_flags(wildcards):
+    """Recipe keys the config sets (unset ones keep the variant's recipe), run settings, and the
+    `extra` overrides that apply to this variant's architecture."""
     tr = settings(wildcards.dataset).training
-    flags = [
-        f"--epochs {tr['epochs']} --batch-size {tr['batch_size']} --lr {tr['lr']}",
-        f"--lr-step {tr['lr_step']} --lr-gamma {tr['lr_gamma']} --stride {tr['stride']}",
-        f"--device {tr['device']} --workers {tr['workers']}",
-    ]
-    flags.extend(f"--set {shlex.quote(item)}" for item in tr["extra"])
+    flags = [f"--{key.replace('_', '-')} {tr[key]}" for key in pipeline.RECIPE_KEYS if key in tr]
+    flags.append(f"--device {tr['device']} --workers {tr['workers']}")
+    extra = pipeline.extra_for_variant(tr["extra"], wildcards.variant)
+    flags.extend(f"--set {shlex.quote(item)}" for item in extra)
     return " ".join(flags)
+
+
+def dataset_format(wildcards):
+    return settings(wildcards.dataset).format
 
 
 # --- used by tables.smk ---

@@ -15,10 +15,11 @@ rule score_model:
     params:
         name=lambda w: method_name(w.variant, w.seed, training(w.dataset, "seeds")),
         meta=score_meta,
+        format=dataset_format,
     conda:
         "../../environment.yml"
     shell:
-        "mcd score --annotations {input.test} --predictions {input.predictions}"
+        "mcd score --format {params.format} --annotations {input.test} --predictions {input.predictions}"
         " --name {params.name:q} {params.meta} --exclude-videos {input.failures}"
         " --out {output} > {log} 2>&1"
 
@@ -33,10 +34,12 @@ rule prior_predictions:
         "results/{dataset}/logs/prior.log",
     benchmark:
         "results/{dataset}/benchmarks/prior.tsv"
+    params:
+        format=dataset_format,
     conda:
         "../../environment.yml"
     shell:
-        "mcd prior --train {input.train} --test {input.test} --out {output} 2> {log}"
+        "mcd prior --format {params.format} --train {input.train} --test {input.test} --out {output} 2> {log}"
 
 
 rule score_prior:
@@ -51,10 +54,11 @@ rule score_prior:
         "results/{dataset}/benchmarks/score/prior.tsv"
     params:
         meta=score_meta,
+        format=dataset_format,
     conda:
         "../../environment.yml"
     shell:
-        "mcd score --annotations {input.test} --predictions {input.predictions}"
+        "mcd score --format {params.format} --annotations {input.test} --predictions {input.predictions}"
         " --name prior {params.meta} --out {output} > {log} 2>&1"
 
 
@@ -70,10 +74,11 @@ rule table3:
         "results/{dataset}/benchmarks/table3.tsv"
     params:
         notes=table_notes,
+        format=dataset_format,
     conda:
         "../../environment.yml"
     shell:
-        "mcd table --rows {input} --title 'Table III: {wildcards.dataset}' {params.notes}"
+        "mcd table --format {params.format} --rows {input} --title 'Table III: {wildcards.dataset}' {params.notes}"
         " --out {output.csv} --md {output.md} > {log} 2>&1"
 
 

@@ -10,10 +10,12 @@ rule vocab:
         "results/{dataset}/logs/vocab.log",
     benchmark:
         "results/{dataset}/benchmarks/vocab.tsv"
+    params:
+        format=dataset_format,
     conda:
         "../../environment.yml"
     shell:
-        "mcd vocab --train {input} --out {output} 2> {log}"
+        "mcd vocab --format {params.format} --train {input} --out {output} 2> {log}"
 
 
 rule train:
@@ -33,6 +35,7 @@ rule train:
         "results/{dataset}/benchmarks/train/{tag}/{variant}_seed{seed}.tsv"
     params:
         flags=train_flags,
+        format=dataset_format,
         out_dir=lambda w, output: str(Path(output.best).parent),
     resources:
         gpu=1,
@@ -41,7 +44,7 @@ rule train:
     shell:
         "mcd train --train {input.train} --val {input.val} --test {input.test}"
         " --vocab {input.vocab} --audio {input.audio} --visual {input.visual}"
-        " --variant {wildcards.variant} --seed {wildcards.seed} {params.flags}"
+        " --variant {wildcards.variant} --seed {wildcards.seed} --format {params.format} {params.flags}"
         " --resume --out-dir {params.out_dir} 2> {log}"
 
 
@@ -55,11 +58,13 @@ rule predict:
         "results/{dataset}/logs/predict/{tag}/{variant}_seed{seed}.log",
     benchmark:
         "results/{dataset}/benchmarks/predict/{tag}/{variant}_seed{seed}.tsv"
+    params:
+        format=dataset_format,
     resources:
         gpu=1,
     conda:
         "../../environment.yml"
     shell:
-        "mcd predict --checkpoint {input.checkpoint} --annotations {input.test}"
+        "mcd predict --format {params.format} --checkpoint {input.checkpoint} --annotations {input.test}"
         " --vocab {input.vocab} --audio {input.audio} --visual {input.visual}"
         " --out {output} 2> {log}"

@@ -1,0 +1,62 @@
+"""`mcd`: the command line every Snakemake rule calls, and that users can run by hand.
+
+Each area of the package contributes its verbs from a module of this package (`mcd_core.cli`); a module
+exposes `register(subparsers)` and sets `func` on each parser it adds. Imports of heavy libraries
+happen inside the command functions so that `mcd --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from mcd_core import __version__
+from mcd_core.cli.errors import UserError
+
+# Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
+COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "weights", "annotations", "train",
+                   "modelcard")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcd", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mcd {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"mcd_core.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"mcd_core.cli.{name}":
+                continue  # area not installed in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        result = args.func(args)
+    except (UserError, FileNotFoundError) as exc:
+        print(f"mcd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Error classes defined by this package are user-facing: one clear line, no traceback.
+        if type(exc).__module__.startswith("mcd_core"):
+            print(f"mcd {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Verbs on annotations and results: `mcd vocab`, `mcd prior`, `mcd score`, `mcd table`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+
+from mcd_core.cli.errors import UserError
+
+log = logging.getLogger(__name__)
+
+META_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def parse_meta(items: list[str], columns: tuple[str, ...] = ()) -> dict[str, str]:
+    """`key=value` strings -> dict; keys are lower-case identifiers and not a table column."""
+    if not columns:
+        from mcd_core.scoring.metrics import COLUMNS as columns
+
+    meta: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not META_KEY.match(key) or key in ("method", *columns):
+            raise UserError(f"--meta expects key=value with a lower-case key that is not a table "
+                            f"column, got {item!r}")
+        if key in meta:
+            raise UserError(f"--meta key {key!r} given twice")
+        meta[key] = value
+    return meta
+
+
+def run_vocab(args: argparse.Namespace) -> int:
+    from mcd_core.data.formats import get_format
+    from mcd_core.data.vocab import Vocab
+
+    vocab = Vocab.from_questions(get_format(args.format).load(args.train).questions, get_format(args.format).type_words)
+    vocab.save(args.out)
+    log.info("wrote %s: %d words, %d text-object words, %d answers", args.out, len(vocab.words),
+             len(vocab.object_words), len(vocab.answers))
+    return 0
+
+
+def run_prior(args: argparse.Namespace) -> int:
+    from mcd_core.data.formats import get_format
+    from mcd_core.scoring.metrics import score
+    from mcd_core.scoring.prior import fit_prior
+    from mcd_core.scoring.tables import write_predictions
+
+    prior = fit_prior(get_format(args.format).load(args.train).questions, key=args.key)
+    test = get_format(args.format).load(args.test).questions
+    predictions = {q.question_id: prior.predict(q) for q in test}
+    write_predictions(args.out, test, predictions)
+    log.info("wrote %s: %d predictions, overall accuracy %.2f %%", args.out, len(test),
+             score(test, predictions).accuracy["overall"] or 0.0)
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from mcd_core.common.atomic import write_text
+    from mcd_core.data.formats import get_format
+    from mcd_core.data.vocab import Vocab
+    from mcd_core.scoring.tables import score_predictions, table_csv
+
+    fmt = get_format(args.format)
+    vocab = Vocab.load(args.vocab) if args.vocab else None
+    table = score_predictions(fmt.load(args.annotations), args.predictions,
+                              name=args.name or Path(args.predictions).stem,
+                              meta=parse_meta(args.meta, fmt.taxonomy.keys),
+                              failure_manifests=args.exclude_videos, vocab=vocab, taxonomy=fmt.taxonomy)
+    text = table_csv(table)
+    write_text(args.out, text)
+    print(text, end="")
+    return 0
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from mcd_core.common.atomic import write_text
+    from mcd_core.data.formats import get_format
+    from mcd_core.scoring.tables import read_score_table, stack_tables, table_csv, table_markdown
+
+    taxonomy = get_format(args.format).taxonomy
+    table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows], notes=args.note,
+                         taxonomy=taxonomy)
+    write_text(args.out, table_csv(table))
+    write_text(args.md, table_markdown(table, args.title, taxonomy))
+    print(table_csv(table), end="")
+    return 0
+
+
+def add_format_argument(p) -> None:
+    from mcd_core.data.formats.base import FORMATS
+
+    p.add_argument("--format", default="music_avqa",
+                   help=f"dataset format of the annotations (default: %(default)s; "
+                        f"registered: {', '.join(FORMATS) or 'music_avqa'})")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("vocab", help="build question, text-object and answer vocabularies "
+                                            "from the training annotations")
+    p.add_argument("--train", required=True, help="training annotation JSON")
+    p.add_argument("--out", required=True, help="vocab.json to write")
+    add_format_argument(p)
+    p.set_defaults(func=run_vocab)
+
+    p = subparsers.add_parser("prior", help="answer-prior baseline: most frequent training answer "
+                                            "per question template")
+    p.add_argument("--train", required=True, help="annotation JSON the prior is fitted on")
+    p.add_argument("--test", required=True, help="annotation JSON to predict")
+    p.add_argument("--out", required=True, help="predictions CSV to write")
+    p.add_argument("--key", choices=("template", "question"), default="template",
+                   help="group by question template (default) or by the filled question")
+    add_format_argument(p)
+    p.set_defaults(func=run_prior)
+
+    p = subparsers.add_parser("score", help="per-question-type accuracy of a predictions CSV")
+    p.add_argument("--annotations", required=True, help="annotation JSON the predictions are for")
+    p.add_argument("--predictions", required=True, help="CSV with columns question_id, prediction")
+    p.add_argument("--out", required=True, help="score table CSV to write")
+    p.add_argument("--name", help="method name of the row (default: predictions file stem)")
+    p.add_argument("--meta", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="metadata columns, e.g. seed=1 visual_backbone=clip_vit_b32")
+    p.add_argument("--exclude-videos", nargs="+", action="extend", default=[], metavar="FAILURES.json",
+                   help="failures manifests: their videos' questions are left out, and noted")
+    p.add_argument("--vocab", help="vocab.json: count questions whose answer was unseen in training")
+    add_format_argument(p)
+    p.set_defaults(func=run_score)
+
+    p = subparsers.add_parser("table", help="stack score tables into Table III (CSV and markdown)")
+    p.add_argument("--rows", nargs="+", required=True, help="score table CSVs from `mcd score`")
+    p.add_argument("--out", required=True, help="table CSV to write")
+    p.add_argument("--md", required=True, help="markdown table to write")
+    p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
+    p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
+    add_format_argument(p)
+    p.set_defaults(func=run_table)

@@ -1,0 +1,67 @@
+"""Verbs of the visual feature stage: `mcd extract-visual` and `mcd merge` (shard stores -> one)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Kept literal (not read from the registries) so that `mcd --help` does not import torch.
+_DEVICES = ("auto", "cpu", "cuda")
+_PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def run_extract_visual(args: argparse.Namespace) -> int:
+    from mcd_core.features.extract_visual import VisualJob, extract_visual
+
+    job = VisualJob(frames=args.frames, backbone=args.backbone, out=args.out, weights=args.weights,
+                    seed=args.seed, weights_dir=args.weights_dir, device=args.device,
+                    precision=args.precision, batch_size=args.batch_size, workers=args.workers,
+                    patch_out=args.patch_out, on_error=args.on_error, force=args.force)
+    if extract_visual(job):
+        log.info("wrote %s%s", args.out, f" and {args.patch_out}" if args.patch_out else "")
+    else:
+        log.info("%s is complete; nothing to do (--force redoes it)", args.out)
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from mcd_core.features.merge import failures_path, merge_shards
+
+    out, failures = merge_shards(args.parts, args.out)
+    log.info("wrote %s from %d shards; %d failed videos listed in %s", out, len(args.parts),
+             len(failures), failures_path(out))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("extract-visual", help="visual features of a frames shard",
+                              description="Run a visual backbone over the frames of one shard and "
+                                          "write its feature store(s).")
+    p.add_argument("--frames", type=Path, required=True, help="frames shard folder (manifest.json)")
+    p.add_argument("--backbone", required=True,
+                   help="resnet18, resnext101_32x8d, clip_vit_b32, clip_vit_l14_336, swinv2_large")
+    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True)
+    p.add_argument("--seed", type=int, default=0, help="seed of random initialisation")
+    p.add_argument("--weights-dir", type=Path, default=None,
+                   help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
+    p.add_argument("--device", choices=_DEVICES, default="auto")
+    p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
+    p.add_argument("--batch-size", type=int, default=64, help="frames per forward pass")
+    p.add_argument("--workers", type=int, default=2, help="JPEG decoding processes (0: none)")
+    p.add_argument("--out", type=Path, required=True, help="store of stream 'visual' (.zarr)")
+    p.add_argument("--patch-out", type=Path, default=None,
+                   help="store of stream 'visual_patch' (backbones with patch tokens)")
+    p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
+                   help="stop at the first bad video, or leave it out and list it")
+    p.add_argument("--force", action="store_true", help="redo even when the outputs are complete")
+    p.set_defaults(func=run_extract_visual)
+
+    m = subparsers.add_parser("merge", help="merge shard stores into one store",
+                              description="Concatenate shard feature stores and gather their "
+                                          "failure lists into <out>.failures.json.")
+    m.add_argument("--parts", type=Path, nargs="+", required=True, help="shard stores, in order")
+    m.add_argument("--out", type=Path, required=True, help="merged store (.zarr)")
+    m.set_defaults(func=run_merge)

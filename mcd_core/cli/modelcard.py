@@ -1,0 +1,31 @@
+"""Verb `mcd modelcard`: Table VIII parameters and compute for N = 1, 2, 3 association blocks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def run_modelcard(args: argparse.Namespace) -> int:
+    from mcd_core.scoring.modelcard import model_card, write_model_card
+
+    rows = model_card(seconds=args.seconds, visual_dim=args.visual_dim, audio_dim=args.audio_dim,
+                      n_answers=args.answers)
+    write_model_card(args.out, rows)
+    for r in rows:
+        log.info("N=%d: params %.3f M plain, %.3f M thop-style (paper %.3f M); %.3f GMACs (paper %.3f G)",
+                 r.n_blocks, r.params_plain_m, r.params_thop_m, r.paper_params_m, r.macs_g, r.paper_flops_g)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("modelcard", help="parameters and MACs of MCD for N = 1, 2, 3 (Table VIII)")
+    p.add_argument("--out", type=Path, required=True, help="CSV to write")
+    p.add_argument("--seconds", type=int, default=60, help="time steps T (MUSIC-AVQA: 60)")
+    p.add_argument("--visual-dim", type=int, default=512)
+    p.add_argument("--audio-dim", type=int, default=128)
+    p.add_argument("--answers", type=int, default=42)
+    p.set_defaults(func=run_modelcard)

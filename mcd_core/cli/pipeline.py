@@ -1,0 +1,19 @@
+"""Pipeline plumbing verbs: `shard-ids` (the video ids of one extraction shard)."""
+
+from __future__ import annotations
+
+from mcd_core.common.atomic import write_text
+
+
+def _shard_ids(args) -> int:
+    if not args.ids:
+        raise ValueError("shard-ids needs at least one video id")
+    write_text(args.out, "".join(f"{v}\n" for v in args.ids))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("shard-ids", help="write the video ids of one shard, one per line")
+    p.add_argument("--out", required=True, help="shard list file to write")
+    p.add_argument("ids", nargs="+", help="video ids")
+    p.set_defaults(func=_shard_ids)

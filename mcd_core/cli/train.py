@@ -1,0 +1,78 @@
+"""Verbs `mcd train` and `mcd predict`: thin wrappers over mcd_core.training.loop and mcd_core.scoring.predict."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from mcd_core.cli.annotations import add_format_argument
+
+log = logging.getLogger(__name__)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from mcd_core.training.config import resolve_train_config, split_overrides
+    from mcd_core.training.files import RunFiles, train_from_files
+
+    model_overrides, train_overrides = split_overrides(args.set, args.variant)
+    flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "lr_step": args.lr_step,
+             "lr_gamma": args.lr_gamma, "stride": args.stride, "device": args.device,
+             "workers": args.workers, "seed": args.seed}
+    train_cfg = resolve_train_config(args.variant, flags, train_overrides)
+    files = RunFiles(train=args.train, val=args.val, vocab=args.vocab, audio=args.audio, visual=args.visual,
+                     test=args.test, format=args.format)
+    result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume)
+    verb = "already finished" if result.skipped else "finished"
+    log.info("%s %s: best epoch %d, val accuracy %.2f %%", verb, args.out_dir, result.best_epoch,
+             result.best_val_acc)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from mcd_core.scoring.predict import predict_file
+
+    acc = predict_file(args.checkpoint, args.annotations, args.vocab, args.audio, args.visual, args.out,
+                       batch_size=args.batch_size, device=args.device, workers=args.workers,
+                       fmt=args.format)
+    log.info("wrote %s: accuracy %.2f %%", args.out, acc)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train an MCD variant (or a Table II baseline) on feature stores")
+    p.add_argument("--train", type=Path, required=True, help="training annotations (json)")
+    p.add_argument("--val", type=Path, required=True, help="validation annotations: picks best.pt")
+    p.add_argument("--test", type=Path, help="test annotations, scored every epoch for the curves")
+    p.add_argument("--vocab", type=Path, required=True, help="vocab.json written by `mcd vocab`")
+    p.add_argument("--audio", type=Path, help="audio feature store (.zarr); optional for q_only")
+    p.add_argument("--visual", type=Path, help="visual feature store (.zarr); optional for q_only")
+    p.add_argument("--variant", default="mcd", help="registered variant (`mcd variants` lists them)")
+    p.add_argument("--seed", type=int, help="training seed (default 0)")
+    p.add_argument("--out-dir", type=Path, required=True, help="run directory (checkpoints, metrics, curves)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--lr-step", type=int, help="decay the lr every N epochs")
+    p.add_argument("--lr-gamma", type=float, help="lr decay factor")
+    p.add_argument("--stride", type=int, help="use every N-th second of the features")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a field of the variant's model config or of TrainConfig (repeatable)")
+    add_format_argument(p)
+    p.set_defaults(func=run_train)
+
+    p = subparsers.add_parser("predict", help="write a checkpoint's predictions on an annotation file")
+    p.add_argument("--checkpoint", type=Path, required=True, help="best.pt of a run")
+    p.add_argument("--annotations", type=Path, required=True)
+    p.add_argument("--vocab", type=Path, required=True, help="the vocab.json the run was trained with")
+    p.add_argument("--audio", type=Path)
+    p.add_argument("--visual", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="predictions CSV")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--workers", type=int, default=0)
+    add_format_argument(p)
+    p.set_defaults(func=run_predict)

@@ -1,0 +1,5 @@
+"""Feature extraction: backbones (registry, weights, VGGish, PANNs, visual nets), the VGGish
+log-mel front end, visual and audio extraction per shard, and the Zarr feature-store layout and merge.
+
+May import: mcd_core.common, mcd_core.media.
+"""

@@ -1,0 +1,243 @@
+"""Pretrained weights: where each backbone's state dict lives, how to get it, and how to load it.
+
+Every backbone registers a `WeightSource`. Its file lives in the weights directory
+(`resources/weights/` of the project, or `$MCD_WEIGHTS_DIR`, or an explicit argument) under the
+registered file name, always as a plain torch state dict. `mcd weights fetch NAME` puts it there on a
+networked machine; extraction only ever reads local files, so a missing file stops the job with the
+command that fixes it instead of a download attempt in the middle of a cluster run.
+
+A source's `url` is either a plain download (`https://`, `http://`, `file://`) or a library hub:
+`torchvision:<WeightsEnum.TAG>`, `timm:<model.tag>`, `open_clip:<model-config>/<pretrained-tag>`,
+in which case the library downloads and builds the model and we save the state dict it holds.
+
+Integrity: the registered `sha256` (when known) is the hash of the downloaded bytes and is checked
+by `fetch`; the hash of the stored file is written beside it as `<file>.sha256` and checked on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping
+
+from mcd_core.common.atomic import atomic_path, write_text
+
+WEIGHT_MODES = ("pretrained", "random-init")
+WeightMode = Literal["pretrained", "random-init"]
+ENV_WEIGHTS_DIR = "MCD_WEIGHTS_DIR"
+# The project's checkout: mcd_core/backbones/weights.py -> parents[2].
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class WeightsError(Exception):
+    """Weights are unknown, missing, corrupt or of the wrong kind; the message says which and why."""
+
+
+@dataclass
+class WeightSource:
+    name: str                   # registry name, the same as the backbone's (e.g. "resnet18")
+    filename: str               # file name inside the weights directory
+    url: str                    # plain download URL or library hub reference (module docstring)
+    sha256: str | None = None   # hash of the downloaded bytes, when known; checked by fetch
+    note: str = ""              # provenance, licence, what the weights were trained on
+    # Turns the downloaded file into our state dict (e.g. unwraps a training checkpoint);
+    # None: the download already is the state dict and is stored as it is.
+    convert: Callable[[Path], Mapping[str, Any]] | None = None
+
+
+_SOURCES: dict[str, WeightSource] = {}
+
+
+def register_source(src: WeightSource) -> WeightSource:
+    """Add a source to the registry (re-registering an identical source is a no-op)."""
+    known = _SOURCES.get(src.name)
+    if known is not None and known != src:
+        raise WeightsError(f"weight source {src.name!r} is registered twice with different settings")
+    _SOURCES[src.name] = src
+    return src
+
+
+def get_source(name: str) -> WeightSource:
+    try:
+        return _SOURCES[name]
+    except KeyError:
+        raise WeightsError(f"no weight source named {name!r}; known: {sorted(_SOURCES)}") from None
+
+
+def list_sources() -> list[WeightSource]:
+    return [_SOURCES[k] for k in sorted(_SOURCES)]
+
+
+def weights_dir_path(weights_dir: str | os.PathLike | None = None) -> Path:
+    """The weights directory: the argument, else $MCD_WEIGHTS_DIR, else the project's resources."""
+    if weights_dir is not None:
+        return Path(weights_dir)
+    if os.environ.get(ENV_WEIGHTS_DIR):
+        return Path(os.environ[ENV_WEIGHTS_DIR])
+    return _PROJECT_ROOT / "resources" / "weights"
+
+
+def weights_file(name: str, weights_dir: str | os.PathLike | None = None) -> Path:
+    return weights_dir_path(weights_dir) / get_source(name).filename
+
+
+def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(block), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _read_sidecar(path: Path) -> str | None:
+    side = _sidecar(path)
+    if not side.is_file():
+        return None
+    text = side.read_text(encoding="utf-8").split()
+    return text[0].lower() if text else None
+
+
+def file_fingerprint(name: str, weights_dir: str | os.PathLike | None = None) -> str:
+    """A cheap identity of the local weights file of `name`, for Snakemake's parameter tracking: the
+    sha256 recorded at fetch time, else size and modification time; "missing" without a file. A new
+    weights file under the same name then re-runs the jobs that used the old one."""
+    path = weights_file(name, weights_dir)
+    if not path.is_file():
+        return "missing"
+    recorded = _read_sidecar(path)
+    if recorded is not None:
+        return f"sha256:{recorded}"
+    st = path.stat()
+    return f"size:{st.st_size},mtime_ns:{st.st_mtime_ns}"
+
+
+def _is_hub(url: str) -> bool:
+    return url.split(":", 1)[0] in _HUB_FETCHERS
+
+
+def verify_file(name: str, weights_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """Check that the weights file exists and matches its recorded hashes; returns (path, sha256)."""
+    src = get_source(name)
+    path = weights_file(name, weights_dir)
+    if not path.is_file():
+        raise WeightsError(f"weights for {name!r} not found at {path}; run `mcd weights fetch {name}` "
+                           f"on a machine with internet access (or set ${ENV_WEIGHTS_DIR} / --weights-dir)")
+    digest = sha256_file(path)
+    recorded = _read_sidecar(path)
+    if recorded is not None and recorded != digest:
+        raise WeightsError(f"{path}: sha256 {digest} does not match {_sidecar(path)} ({recorded}); "
+                           f"the file changed after it was fetched; re-run `mcd weights fetch {name}`")
+    # Only a file stored exactly as downloaded can be compared with the registered download hash.
+    stored_as_downloaded = src.convert is None and not _is_hub(src.url)
+    if src.sha256 and stored_as_downloaded and src.sha256.lower() != digest:
+        raise WeightsError(f"{path}: sha256 {digest} does not match the registered {src.sha256} for "
+                           f"{name!r}; re-run `mcd weights fetch {name}`")
+    return path, digest
+
+
+def load_weights(name: str, mode: str, seed: int, weights_dir: str | os.PathLike | None = None,
+                 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(state dict, provenance info) for pretrained mode; (None, {"random_init", "seed"}) otherwise.
+
+    The info dict goes into the feature store's `weights` attribute, so it must not depend on the
+    machine: the file is recorded by name, relative to the weights directory.
+    """
+    if mode not in WEIGHT_MODES:
+        raise WeightsError(f"weights mode {mode!r} is not one of {WEIGHT_MODES}")
+    if mode == "random-init":
+        get_source(name)  # an unknown name is still an error
+        return None, {"random_init": True, "seed": int(seed)}
+    import torch
+
+    path, digest = verify_file(name, weights_dir)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: cannot be read as a torch state dict ({exc})") from exc
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path}: is not a state dict (a mapping of names to tensors)")
+    return dict(state), {"file": get_source(name).filename, "sha256": digest}
+
+
+# --- fetching (networked machines only) ----------------------------------------------------------
+
+def _download(url: str, dest: Path) -> None:
+    with urllib.request.urlopen(url) as response, open(dest, "wb") as out:
+        shutil.copyfileobj(response, out)
+
+
+def _torchvision_state(ref: str) -> Mapping[str, Any]:
+    from torchvision.models import get_weight
+
+    return get_weight(ref).get_state_dict(progress=True)
+
+
+def _timm_state(ref: str) -> Mapping[str, Any]:
+    import timm
+
+    return timm.create_model(ref, pretrained=True).state_dict()
+
+
+def _open_clip_state(ref: str) -> Mapping[str, Any]:
+    import open_clip
+
+    model_name, tag = ref.split("/", 1)
+    # Only the image tower is used for features; storing the text tower would double the file.
+    return open_clip.create_model(model_name, pretrained=tag).visual.state_dict()
+
+
+# url scheme -> function(reference after the scheme) -> state dict
+_HUB_FETCHERS: dict[str, Callable[[str], Mapping[str, Any]]] = {
+    "torchvision": _torchvision_state,
+    "timm": _timm_state,
+    "open_clip": _open_clip_state,
+}
+
+
+def _obtain_state_file(src: WeightSource, dest: Path) -> None:
+    """Write the state dict of `src` to `dest`: through a library hub, or download and convert."""
+    import torch
+
+    scheme, _, ref = src.url.partition(":")
+    if scheme in _HUB_FETCHERS:
+        if src.convert is not None:
+            raise WeightsError(f"weight source {src.name!r}: convert is not supported for hub URLs")
+        torch.save(dict(_HUB_FETCHERS[scheme](ref)), dest)
+        return
+    with tempfile.TemporaryDirectory(prefix=".tmp-download-", dir=dest.parent) as scratch:
+        raw = Path(scratch) / "download"
+        try:
+            _download(src.url, raw)
+        except Exception as exc:
+            raise WeightsError(f"cannot download {src.url} for {src.name!r}: {exc}") from exc
+        got = sha256_file(raw)
+        if src.sha256 and got != src.sha256.lower():
+            raise WeightsError(f"download of {src.url} has sha256 {got}; the registered hash for "
+                               f"{src.name!r} is {src.sha256}")
+        if src.convert is not None:
+            torch.save(dict(src.convert(raw)), dest)
+        else:
+            shutil.copyfile(raw, dest)
+
+
+def fetch(name: str, weights_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
+    """Obtain, convert, hash and store the weights of `name`; an existing valid file is kept."""
+    src = get_source(name)
+    target = weights_file(name, weights_dir)
+    if target.is_file() and not force:
+        verify_file(name, weights_dir)
+        return target
+    with atomic_path(target) as tmp:
+        _obtain_state_file(src, tmp)
+        digest = sha256_file(tmp)
+    write_text(_sidecar(target), f"{digest}  {target.name}\n")
+    return target

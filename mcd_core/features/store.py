@@ -1,0 +1,211 @@
+"""The feature-store layout shared by extraction (writer) and training (reader).
+
+One Zarr v3 group per stream and backbone, `results/<dataset>/features/<stream>/<backbone>.zarr`:
+
+- `features`  float32 [N, T, D] (patch streams: [N, T, P, D])
+- `lengths`   int16 [N]: seconds of real content; steps past it are padding (cycled last second)
+- `video_id`  str [N]
+- optional per-video flag arrays (bool [N]), e.g. `no_audio` for videos without an audio stream
+- attributes: backbone, dim, fps, seconds, weights, preprocessing, package_version, stream, ...
+
+Extraction jobs each write one complete shard store (atomically); `merge_stores` concatenates
+finished shards into the final store. No two writers ever touch one Zarr store.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import zarr
+from zarr.dtype import VariableLengthUTF8
+
+from mcd_core import __version__
+from mcd_core.common.atomic import atomic_path
+
+# Consolidated metadata is not yet in the Zarr v3 spec; zarr-python supports it and we rely on it
+# only as a read speed-up, so its warning is noise for our users.
+warnings.filterwarnings("ignore", message="Consolidated metadata")
+
+REQUIRED_ATTRS = ("stream", "backbone", "dim", "fps", "seconds", "weights", "preprocessing",
+                  "package_version")
+
+
+class StoreError(RuntimeError):
+    """A feature store is missing, malformed, or not what the reader expects."""
+
+
+@dataclass
+class StoreMeta:
+    stream: str                 # "visual", "visual_patch" or "audio"
+    backbone: str               # registry name, e.g. "resnet18", "vggish"
+    dim: int                    # feature width D
+    fps: float                  # time steps per second of video (1.0 in this project)
+    seconds: int                # T, the fixed number of steps per video
+    weights: dict[str, Any]     # {"file", "sha256"} or {"random_init": True, "seed": int}
+    preprocessing: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_attrs(self) -> dict[str, Any]:
+        attrs = {k: getattr(self, k) for k in REQUIRED_ATTRS if k != "package_version"}
+        attrs["package_version"] = __version__
+        attrs.update(self.extra)
+        return attrs
+
+
+def _validate_arrays(features: np.ndarray, lengths: np.ndarray, video_ids: Sequence[str],
+                     meta: StoreMeta, flags: Mapping[str, np.ndarray]) -> None:
+    n = len(video_ids)
+    if features.ndim not in (3, 4):
+        raise StoreError(f"features must be [N, T, D] or [N, T, P, D], got shape {features.shape}")
+    if features.shape[0] != n or lengths.shape != (n,):
+        raise StoreError(f"{n} video ids but features {features.shape} and lengths {lengths.shape}")
+    if features.shape[1] != meta.seconds:
+        raise StoreError(f"features have {features.shape[1]} steps, the dataset has {meta.seconds} s")
+    if features.shape[-1] != meta.dim:
+        raise StoreError(f"features have width {features.shape[-1]}, backbone dim is {meta.dim}")
+    if n and (lengths.min() < 0 or lengths.max() > meta.seconds):
+        raise StoreError(f"lengths must lie in [0, {meta.seconds}], got {lengths.min()}..{lengths.max()}")
+    if not np.isfinite(features).all():
+        bad = sorted({video_ids[i] for i in np.argwhere(~np.isfinite(features))[:, 0]})
+        raise StoreError(f"non-finite feature values for videos {bad[:10]}")
+    if len(set(video_ids)) != n:
+        raise StoreError("duplicate video ids in one store")
+    for name, arr in flags.items():
+        if np.asarray(arr).shape != (n,):
+            raise StoreError(f"flag {name!r} must have shape ({n},)")
+
+
+def _create_group(tmp: Path, shape: tuple[int, ...], video_ids: Sequence[str], lengths: np.ndarray,
+                  flags: Mapping[str, np.ndarray], meta: StoreMeta):
+    group = zarr.open_group(store=str(tmp), mode="w", zarr_format=3)
+    chunks = (1,) + tuple(shape[1:])  # one video per chunk: cheap random access in training
+    arr = group.create_array("features", shape=shape, dtype="float32",
+                             chunks=chunks if shape[0] else "auto")
+    group.create_array("lengths", data=lengths)
+    ids = group.create_array("video_id", shape=(len(video_ids),), dtype=VariableLengthUTF8())
+    if len(video_ids):
+        ids[...] = np.array(list(video_ids), dtype=object)
+    for name, values in flags.items():
+        group.create_array(name, data=np.asarray(values, dtype=bool))
+    group.attrs.update(meta.to_attrs())
+    return group, arr
+
+
+def write_store(path: str | os.PathLike, features: np.ndarray, lengths: Iterable[int],
+                video_ids: Sequence[str], meta: StoreMeta,
+                flags: Mapping[str, np.ndarray] | None = None) -> Path:
+    """Validate and write a complete store under a temporary name, then rename it to `path`."""
+    features = np.asarray(features, dtype=np.float32)
+    lengths = np.asarray(list(lengths), dtype=np.int16)
+    video_ids = [str(v) for v in video_ids]
+    flags = dict(flags or {})
+    _validate_arrays(features, lengths, video_ids, meta, flags)
+    with atomic_path(path, is_dir=True) as tmp:
+        _, arr = _create_group(tmp, features.shape, video_ids, lengths, flags, meta)
+        if len(video_ids):
+            arr[...] = features
+        zarr.consolidate_metadata(str(tmp))
+    return Path(path)
+
+
+@dataclass
+class FeatureStore:
+    """An opened store: lazy `features`, eager small arrays."""
+
+    path: Path
+    features: Any               # zarr array, indexed lazily
+    lengths: np.ndarray
+    video_ids: list[str]
+    attrs: dict[str, Any]
+    flags: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        self.index = {v: i for i, v in enumerate(self.video_ids)}
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    def row(self, video_id: str) -> int:
+        try:
+            return self.index[video_id]
+        except KeyError:
+            raise StoreError(f"video {video_id!r} is not in feature store {self.path}") from None
+
+
+def check_attrs(path: Path, attrs: Mapping[str, Any], expect: Mapping[str, Any]) -> None:
+    """Stop with a message naming the key when a store's attributes differ from what is expected."""
+    for key, want in expect.items():
+        if key not in attrs:
+            raise StoreError(f"{path}: attribute {key!r} is missing (expected {want!r})")
+        if attrs[key] != want:
+            raise StoreError(f"{path}: attribute {key!r} is {attrs[key]!r}, expected {want!r}; "
+                             f"re-run extraction or fix the config")
+
+
+def open_store(path: str | os.PathLike, expect: Mapping[str, Any] | None = None) -> FeatureStore:
+    path = Path(path)
+    if not path.is_dir():
+        raise StoreError(f"feature store {path} does not exist; run the extraction stage first")
+    try:
+        group = zarr.open_group(store=str(path), mode="r", use_consolidated=True)
+        attrs = dict(group.attrs)
+        missing = [k for k in REQUIRED_ATTRS if k not in attrs]
+        if missing:
+            raise StoreError(f"{path}: attributes {missing} are missing; not a complete feature store")
+        names = set(group.array_keys())
+        for key in ("features", "lengths", "video_id"):
+            if key not in names:
+                raise StoreError(f"{path}: array {key!r} is missing")
+        features = group["features"]
+        lengths = np.asarray(group["lengths"][...])
+        video_ids = [str(v) for v in group["video_id"][...]]
+        flags = {k: np.asarray(group[k][...]) for k in sorted(names - {"features", "lengths", "video_id"})}
+    except StoreError:
+        raise
+    except Exception as exc:  # zarr/json errors: report the store, not a deep traceback
+        raise StoreError(f"{path}: cannot be read as a feature store ({exc})") from exc
+    if features.shape[0] != len(video_ids) or features.shape[-1] != attrs["dim"]:
+        raise StoreError(f"{path}: features shape {features.shape} does not match "
+                         f"{len(video_ids)} videos of dim {attrs['dim']}")
+    check_attrs(path, attrs, expect or {})
+    return FeatureStore(path, features, lengths, video_ids, attrs, flags)
+
+
+def merge_stores(parts: Sequence[str | os.PathLike], out: str | os.PathLike,
+                 extra_attrs: Mapping[str, Any] | None = None) -> Path:
+    """Concatenate shard stores with equal attributes into one store, one shard in memory at a time."""
+    if not parts:
+        raise StoreError("no shard stores to merge")
+    stores = [open_store(p) for p in parts]
+    first = stores[0].attrs
+    for s in stores[1:]:
+        for key in REQUIRED_ATTRS:
+            if s.attrs.get(key) != first.get(key):
+                raise StoreError(f"cannot merge {s.path} into {stores[0].path}: attribute {key!r} "
+                                 f"differs ({s.attrs.get(key)!r} vs {first.get(key)!r})")
+    video_ids = [v for s in stores for v in s.video_ids]
+    if len(set(video_ids)) != len(video_ids):
+        raise StoreError("the shards to merge share video ids")
+    lengths = np.concatenate([s.lengths for s in stores]).astype(np.int16)
+    flag_names = sorted({k for s in stores for k in s.flags})
+    flags = {k: np.concatenate([s.flags.get(k, np.zeros(len(s), bool)) for s in stores])
+             for k in flag_names}
+    extra = {k: v for k, v in first.items() if k not in REQUIRED_ATTRS}
+    extra.update(extra_attrs or {})
+    meta = StoreMeta(first["stream"], first["backbone"], first["dim"], first["fps"],
+                     first["seconds"], first["weights"], first["preprocessing"], extra)
+    shape = (len(video_ids),) + tuple(stores[0].features.shape[1:])
+    with atomic_path(out, is_dir=True) as tmp:
+        _, arr = _create_group(tmp, shape, video_ids, lengths, flags, meta)
+        row = 0
+        for s in stores:
+            if len(s):
+                arr[row:row + len(s)] = s.features[...]
+                row += len(s)
+        zarr.consolidate_metadata(str(tmp))
+    return Path(out)

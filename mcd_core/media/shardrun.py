@@ -1,0 +1,82 @@
+"""Run one stage over the videos of a shard with the project's failure policy.
+
+`on_error="stop"`: the first bad video raises `VideoError`, naming the file and the stage.
+`on_error="skip"`: the video is left out and recorded as a `Failure`; the caller writes the list
+beside its output (`write_failures`) so that `mcd merge` can gather it into the store's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, TypeVar
+
+from tqdm import tqdm
+
+from mcd_core.common.atomic import write_json
+
+T = TypeVar("T")
+ON_ERROR_CHOICES = ("stop", "skip")
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".flv", ".mpg", ".mpeg")
+
+
+class VideoError(RuntimeError):
+    """A video could not be processed; the message names the file, the stage and the reason."""
+
+
+@dataclass
+class Failure:
+    video_id: str
+    stage: str
+    error: str
+
+
+def read_ids(path: str | os.PathLike) -> list[str]:
+    """Video ids of a shard file, one per line (blank lines ignored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"shard list {path} does not exist")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def find_video(videos_dir: str | os.PathLike, video_id: str) -> Path:
+    """The file of `video_id` in `videos_dir`, whatever its container extension."""
+    videos_dir = Path(videos_dir)
+    for ext in VIDEO_EXTENSIONS:
+        candidate = videos_dir / f"{video_id}{ext}"
+        if candidate.is_file():
+            return candidate
+    raise VideoError(f"no video file for id {video_id!r} in {videos_dir} "
+                     f"(looked for {video_id}{{{','.join(VIDEO_EXTENSIONS)}}})")
+
+
+def run_over_videos(video_ids: Sequence[str], work: Callable[[str], T], stage: str,
+                    on_error: str = "stop", desc: str | None = None,
+                    ) -> tuple[dict[str, T], list[Failure]]:
+    """Apply `work` to each video id with a progress bar; returns results and failures."""
+    if on_error not in ON_ERROR_CHOICES:
+        raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
+    results: dict[str, T] = {}
+    failures: list[Failure] = []
+    for video_id in tqdm(video_ids, desc=desc or stage, unit="video", dynamic_ncols=True):
+        try:
+            results[video_id] = work(video_id)
+        except VideoError as exc:
+            if on_error == "stop":
+                raise
+            failures.append(Failure(video_id, stage, str(exc)))
+    return results, failures
+
+
+def write_failures(path: str | os.PathLike, failures: Iterable[Failure]) -> None:
+    write_json(path, [asdict(f) for f in failures])
+
+
+def read_failures(path: str | os.PathLike) -> list[Failure]:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [Failure(**item) for item in data]

@@ -1,0 +1,43 @@
+"""Losses: InfoNCE with cosine similarity and in-batch negatives (Eq. 11, 13), total loss (Eq. 14)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class ContrastTerm:
+    name: str                 # "qv", "qa" or "av": the loss column in metrics.csv
+    weight: float             # its factor in Eq. 14
+    temperature: float        # tau of its InfoNCE
+    anchor: torch.Tensor      # (B, P) rows i pair with positive row i
+    positive: torch.Tensor    # (B, P)
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor                  # (B, n_answers)
+    contrast: list[ContrastTerm]          # empty for models without semantic approximation
+
+
+def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
+    """-log softmax of the matched pair among the batch, cosine similarity / tau (Eq. 11, 13)."""
+    sim = F.normalize(anchor, dim=-1) @ F.normalize(positive, dim=-1).T / temperature  # (B, B)
+    return F.cross_entropy(sim, torch.arange(sim.shape[0], device=sim.device))
+
+
+def total_loss(output: ModelOutput, answers: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Eq. 14: answer cross-entropy plus each weighted contrastive term; returns every part.
+
+    Rows with answer -1 (never seen in training) are ignored by the answer loss.
+    """
+    parts = {"answer": F.cross_entropy(output.logits, answers, ignore_index=-1)}
+    total = parts["answer"]
+    for term in output.contrast:
+        parts[term.name] = info_nce(term.anchor, term.positive, term.temperature)
+        total = total + term.weight * parts[term.name]
+    parts["total"] = total
+    return parts

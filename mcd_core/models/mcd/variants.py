@@ -1,0 +1,49 @@
+"""MCD's named variants: the ablations of Tables VI-X and Fig. 4, each a set of `MCDConfig` overrides."""
+
+from __future__ import annotations
+
+from mcd_core.models.registry import register_variants
+
+_NO_TEXT = {"text_objects": False}
+_ATTN_OFF = {"self_attn_audio": False, "self_attn_visual": False,
+             "cross_audio_query": False, "cross_visual_query": False}
+
+MCD_VARIANTS = {
+    "mcd": ("MCD as in Section III (N = 2)", {}),
+    # Fig. 4/5: decision-level fusion added back
+    "mcd_late_concat": ("Fig. 4: late fusion of f_q_hat with global a/v features by concatenation",
+                        {"late_fusion": "concat"}),
+    "mcd_late_add": ("Fig. 4: late fusion by addition", {"late_fusion": "add"}),
+    # Table VI: text encoder and text objects
+    "mcd_bilstm": ("Table VI: Bi-LSTM question encoder", {"bilstm": True}),
+    "mcd_no_text_objects": ("Table VI: without text objects", _NO_TEXT),
+    "mcd_bilstm_no_text_objects": ("Table VI: Bi-LSTM, without text objects", {"bilstm": True, **_NO_TEXT}),
+    # Table VII: attention inside the association block
+    "mcd_attn_none": ("Table VII: no attention in the association blocks", _ATTN_OFF),
+    "mcd_attn_self_a": ("Table VII: self-attention on audio only", {**_ATTN_OFF, "self_attn_audio": True}),
+    "mcd_attn_self_av": ("Table VII: self-attention on audio and visual",
+                         {**_ATTN_OFF, "self_attn_audio": True, "self_attn_visual": True}),
+    "mcd_attn_cross_aq": ("Table VII: cross-attention, audio as query only",
+                          {**_ATTN_OFF, "cross_audio_query": True}),
+    "mcd_attn_cross_avq": ("Table VII: cross-attention both ways, no self-attention",
+                           {**_ATTN_OFF, "cross_audio_query": True, "cross_visual_query": True}),
+    "mcd_attn_bi_aq": ("Table VII: self-attention + cross-attention with audio as query",
+                       {"cross_visual_query": False}),
+    "mcd_attn_bi_vq": ("Table VII: self-attention + cross-attention with visual as query",
+                       {"cross_audio_query": False}),
+    # Table VIII: number of association blocks
+    "mcd_n1": ("Table VIII: N = 1 association block", {"n_blocks": 1}),
+    "mcd_n2": ("Table VIII: N = 2 (the default)", {"n_blocks": 2}),
+    "mcd_n3": ("Table VIII: N = 3", {"n_blocks": 3}),
+    # Table IX: local element fusion
+    "mcd_lef_no_fv": ("Table IX: LEF without F_v", {"lef_visual": False}),
+    "mcd_lef_no_fa": ("Table IX: LEF without F_a", {"lef_audio": False}),
+    "mcd_lef_no_ft": ("Table IX: LEF without F_t (no text objects)", _NO_TEXT),
+    "mcd_lef_add_only": ("Table IX: LEF by addition only (no product)", {"lef_product": False}),
+    # Table X: each contrastive loss removed
+    "mcd_no_l_qv": ("Table X: without L_c^qv", {"lambda_qv": 0.0}),
+    "mcd_no_l_qa": ("Table X: without L_c^qa", {"lambda_qa": 0.0}),
+    "mcd_no_l_av": ("Table X: without L_c^av", {"lambda_av": 0.0}),
+}
+
+register_variants("mcd", MCD_VARIANTS)

@@ -1,0 +1,246 @@
+"""Files around scoring: predictions CSVs, failures manifests, score tables and Table III.
+
+A score table (`mcd score`) is a CSV with a header, one row per method and a last row whose method
+is `N` holding the question count per column. Columns: `method`, the 13 accuracy columns of
+the format's taxonomy (`metrics.COLUMNS` for MUSIC-AVQA; percent, 2 decimals, empty where N = 0), the standard metadata columns
+`META_COLUMNS`, then any further metadata keys in sorted order. `mcd table` stacks such files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+from mcd_core.common.atomic import write_text
+from mcd_core.data.formats.base import Taxonomy
+from mcd_core.data.questions import AnnotationSet, Question, filter_by_videos
+from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY, ScoreResult, score
+
+if TYPE_CHECKING:
+    from mcd_core.data.vocab import Vocab
+
+# Metadata columns every score table carries, in this order, after the accuracy columns.
+META_COLUMNS = ("seed", "annotations", "visual_backbone", "audio_backbone", "weights", "notes")
+N_ROW = "N"                      # method name of the question-count row
+PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction", "correct")
+
+
+
+class TableError(ValueError):
+    """A predictions CSV, failures manifest or score table is malformed."""
+
+
+# -- predictions -----------------------------------------------------------------------------
+def read_predictions(path: str | os.PathLike) -> dict[int, str]:
+    """question_id -> prediction from a CSV with at least those two columns (others ignored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"{path}: predictions file not found")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        for column in ("question_id", "prediction"):
+            if column not in header:
+                raise TableError(f"{path}: missing column {column!r} (columns: {', '.join(header) or 'none'})")
+        predictions: dict[int, str] = {}
+        for line, row in enumerate(reader, start=2):
+            raw = (row["question_id"] or "").strip()
+            try:
+                qid = int(raw)
+            except ValueError:
+                raise TableError(f"{path}: line {line}: column 'question_id' is not an integer: {raw!r}") from None
+            prediction = row["prediction"] if row["prediction"] is not None else ""
+            if qid in predictions and predictions[qid] != prediction:
+                raise TableError(f"{path}: line {line}: question_id {qid} has two different predictions "
+                                 f"({predictions[qid]!r}, {prediction!r})")
+            predictions[qid] = prediction
+    return predictions
+
+
+def predictions_csv(questions: Sequence[Question], predictions: Mapping[int, str]) -> str:
+    """The predictions CSV text: question_id, video_id, type, answer, prediction, correct (0/1)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PREDICTION_COLUMNS)
+    for q in questions:
+        prediction = predictions.get(q.question_id, "")
+        writer.writerow([q.question_id, q.video_id, q.type_key, q.answer, prediction,
+                         int(prediction == q.answer)])
+    return out.getvalue()
+
+
+def write_predictions(path: str | os.PathLike, questions: Sequence[Question],
+                      predictions: Mapping[int, str]) -> None:
+    write_text(path, predictions_csv(questions, predictions))
+
+
+# -- failures manifests ----------------------------------------------------------------------
+def read_failed_videos(path: str | os.PathLike) -> set[str]:
+    """Video ids of a failures manifest: a JSON list of objects with "video_id", or {"failures": [...]}."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TableError(f"{path}: failures manifest not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TableError(f"{path}: not a JSON file ({exc})") from None
+    if isinstance(data, dict) and "failures" in data:
+        data = data["failures"]
+    if not isinstance(data, list):
+        raise TableError(f"{path}: expected a list of failures or an object with key 'failures'")
+    videos = set()
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or not isinstance(entry.get("video_id"), str):
+            raise TableError(f"{path}: failure {i} has no string field 'video_id': {entry!r}")
+        videos.add(entry["video_id"])
+    return videos
+
+
+# -- score tables ----------------------------------------------------------------------------
+def format_accuracy(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+@dataclass
+class ScoreTable:
+    rows: list[dict[str, str]]            # one per method: column -> cell text
+    counts: dict[str, str]                # the N row: column -> question count text
+    columns: list[str]                    # header, in order
+    source_notes: list[str] = field(default_factory=list)  # table-level notes (markdown only)
+
+
+def table_columns(meta_keys: Iterable[str], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> list[str]:
+    extra = sorted(set(meta_keys) - set(META_COLUMNS) - {"method", *taxonomy.keys})
+    return ["method", *taxonomy.keys, *META_COLUMNS, *extra]
+
+
+def score_table(name: str, result: ScoreResult, meta: Mapping[str, str],
+                notes: Sequence[str], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> ScoreTable:
+    """One method row plus the N row. `meta` fills metadata columns; `notes` are joined with '; '."""
+    if name == N_ROW:
+        raise TableError(f"method name {N_ROW!r} is reserved for the question-count row")
+    row = {"method": name, **{c: format_accuracy(result.accuracy[c]) for c in taxonomy.keys}}
+    row.update({k: str(v) for k, v in meta.items() if k != "notes"})
+    row["notes"] = "; ".join([*([meta["notes"]] if meta.get("notes") else []), *notes])
+    counts = {"method": N_ROW, **{c: str(result.counts[c]) for c in taxonomy.keys}}
+    return ScoreTable(rows=[row], counts=counts, columns=table_columns(meta, taxonomy))
+
+
+def table_csv(table: ScoreTable) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=table.columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table.rows)
+    writer.writerow(table.counts)
+    return out.getvalue()
+
+
+def read_score_table(path: str | os.PathLike, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> ScoreTable:
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"{path}: score table not found")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = list(reader.fieldnames or [])
+        missing = [c for c in ("method", *taxonomy.keys) if c not in header]
+        if missing:
+            raise TableError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
+    count_rows = [r for r in rows if r["method"] == N_ROW]
+    if len(count_rows) != 1:
+        raise TableError(f"{path}: expected exactly one row with method {N_ROW!r}, found {len(count_rows)}")
+    methods = [r for r in rows if r["method"] != N_ROW]
+    if not methods:
+        raise TableError(f"{path}: no method rows")
+    return ScoreTable(rows=methods, counts=count_rows[0], columns=header)
+
+
+def stack_tables(tables: Sequence[tuple[str, ScoreTable]], notes: Sequence[str] = (),
+                 taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> ScoreTable:
+    """Stack method rows of several score tables (each given with its file name for messages).
+
+    Differing N rows keep the first and add a note; a method name seen twice is an error.
+    """
+    if not tables:
+        raise TableError("no score tables to stack")
+    first_name, first = tables[0]
+    rows: list[dict[str, str]] = []
+    seen: dict[str, str] = {}
+    table_notes = list(notes)
+    for name, table in tables:
+        for row in table.rows:
+            if row["method"] in seen:
+                raise TableError(f"{name}: method {row['method']!r} already given by {seen[row['method']]}")
+            seen[row["method"]] = name
+            rows.append(row)
+        differing = [c for c in taxonomy.keys if table.counts.get(c) != first.counts.get(c)]
+        if differing:
+            table_notes.append(f"question counts (N) of {name} differ from {first_name} in "
+                               f"{', '.join(differing)}; the N row shown is {first_name}'s")
+    columns = table_columns((k for _, t in tables for k in t.columns), taxonomy)
+    return ScoreTable(rows=rows, counts=dict(first.counts), columns=columns, source_notes=table_notes)
+
+
+def _md_row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> str:
+    """Readable table: accuracies with the N row, a metadata table, then notes as bullets."""
+    keys = taxonomy.keys
+    lines = [f"# {title}", "", _md_row(["Method", *taxonomy.headers]),
+             _md_row(["---", *["---:"] * len(keys)])]
+    for row in [*table.rows, table.counts]:
+        lines.append(_md_row([row["method"], *(row.get(c, "") for c in keys)]))
+    meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys)
+                    and any(r.get(c) for r in table.rows)]
+    if meta_columns:
+        lines += ["", _md_row(["Method", *meta_columns]), _md_row(["---"] * (len(meta_columns) + 1))]
+        lines += [_md_row([r["method"], *(r.get(c, "") for c in meta_columns)]) for r in table.rows]
+    notes = [*table.source_notes, *(f"{r['method']}: {r['notes']}" for r in table.rows if r.get("notes"))]
+    lines += ["", "Accuracy in percent; averages and Overall are weighted by question count (N).", ""]
+    if notes:
+        lines += ["Notes:", "", *(f"- {n}" for n in notes), ""]
+    return "\n".join(lines)
+
+
+# -- scoring one predictions file --------------------------------------------------------------
+def score_predictions(annotations: AnnotationSet, predictions_path: str | os.PathLike, name: str,
+                      meta: Mapping[str, str], failure_manifests: Sequence[str | os.PathLike] = (),
+                      vocab: "Vocab | None" = None, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> ScoreTable:
+    """Score a predictions CSV against an annotation set; notes say what was left out or missing.
+
+    Questions of videos listed in `failure_manifests` are left out. Prediction ids absent from the
+    annotations are an error (a sign of scoring against the wrong file).
+    """
+    predictions = read_predictions(predictions_path)
+    known = {q.question_id for q in annotations.questions}
+    unknown = sorted(set(predictions) - known)
+    if unknown:
+        raise TableError(f"{predictions_path}: {len(unknown)} question_id(s) not in {annotations.path}, "
+                         f"e.g. {unknown[:5]}")
+    failed: set[str] = set()
+    for manifest in failure_manifests:
+        failed |= read_failed_videos(manifest)
+    questions, dropped = filter_by_videos(annotations.questions, annotations.video_ids - failed)
+    result = score(questions, predictions, vocab, taxonomy)
+
+    notes = []
+    if dropped:
+        notes.append(f"{len({q.video_id for q in dropped})} videos / {len(dropped)} questions left out "
+                     f"(extraction failures)")
+    n_missing = sum(q.question_id not in predictions for q in questions)
+    if n_missing:
+        notes.append(f"{n_missing} questions had no prediction (scored wrong)")
+    if result.unseen_answers:
+        notes.append(f"{result.unseen_answers} questions have an answer unseen in training")
+    if annotations.duplicates:
+        notes.append(f"{len(annotations.duplicates)} duplicated question ids in the annotations "
+                     f"(every copy scored)")
+    meta = {"annotations": f"{annotations.path.parent.name}/{annotations.path.name}", **meta}
+    return score_table(name, result, meta, notes, taxonomy)

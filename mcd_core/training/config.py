@@ -1,0 +1,75 @@
+"""`TrainConfig`: the training recipe and run settings of one run. Torch-free.
+
+Precedence, lowest first: these defaults (the paper's recipe), the variant's training defaults
+(`Variant.training`), the flags and `--set` overrides given to `mcd train`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from mcd_core.common.device import DEVICE_CHOICES
+from mcd_core.models import ConfigError, apply_overrides, config_fields, get_variant
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30              # paper: 30
+    batch_size: int = 64          # paper: 64
+    lr: float = 1e-3              # Adam initial learning rate (paper: 1e-3)
+    lr_step: int = 8              # StepLR: decay every lr_step epochs (paper: 8)
+    lr_gamma: float = 0.1         # StepLR factor (paper: 0.1)
+    weight_decay: float = 0.0     # Adam weight decay (paper: none given)
+    seed: int = 0                 # seeds torch, numpy, python and the shuffling generator
+    stride: int = 1               # use every stride-th second (AVST: 6; TSPM/PSTP: 1)
+    eval_batch_size: int = 256    # evaluation batch (any size gives the same predictions)
+    device: str = "auto"          # auto (cuda if available), cpu or cuda
+    workers: int = 0              # DataLoader worker processes
+    in_memory: bool = False       # preload the needed store rows into RAM (faster epochs on small sets)
+    flush_denormal: bool = True   # CPU: treat subnormal floats as 0. Without it CPU steps slowed
+    #                               ~1.8x as training went on (bench/train_throughput.py)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "lr_step", "stride", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train field {name!r} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or not 0 < self.lr_gamma <= 1 or self.weight_decay < 0 or self.workers < 0:
+            raise ConfigError(f"train fields need lr > 0, 0 < lr_gamma <= 1, weight_decay >= 0, "
+                              f"workers >= 0 (got {self.lr}, {self.lr_gamma}, {self.weight_decay}, "
+                              f"{self.workers})")
+        if self.device not in DEVICE_CHOICES:
+            raise ConfigError(f"train field 'device' is {self.device!r}; choose one of {list(DEVICE_CHOICES)}")
+
+
+def train_fields() -> set[str]:
+    return {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def split_overrides(items: list[str], variant: str) -> tuple[dict[str, str], dict[str, str]]:
+    """`field=value` strings -> (model config overrides, TrainConfig overrides) for `variant`;
+    a field of neither its architecture's config nor TrainConfig fails."""
+    model_fields = config_fields(variant)
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    model, training = {}, {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--set expects field=value, got {item!r}")
+        if name in model_fields:
+            model[name] = value
+        elif name in train_fields:
+            training[name] = value
+        else:
+            arch = get_variant(variant).architecture
+            raise ConfigError(f"--set: unknown field {name!r} (not a field of the {arch!r} "
+                              f"architecture's config nor of TrainConfig)")
+    return model, training
+
+
+def resolve_train_config(variant: str, flags: dict, overrides: dict[str, str]) -> TrainConfig:
+    """TrainConfig defaults, then the variant's training defaults, then `flags` (None: unset), then
+    `--set` overrides."""
+    cfg = apply_overrides(TrainConfig(), dict(get_variant(variant).training))
+    cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
+    return apply_overrides(cfg, overrides)

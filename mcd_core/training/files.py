@@ -1,0 +1,54 @@
+"""The file-level entry point of `mcd train`: annotation files, vocabulary and stores to a run."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from mcd_core.data.dataset import make_dataset, open_stores
+from mcd_core.data.vocab import Vocab
+from mcd_core.features.store import open_store
+from mcd_core.models import ConfigError, apply_overrides, variant_config
+from mcd_core.training.config import TrainConfig
+from mcd_core.training.loop import TrainResult, train
+
+
+@dataclass
+class RunFiles:
+    train: Path                   # training annotations (json)
+    val: Path                     # validation annotations, for best-epoch selection
+    vocab: Path                   # vocab.json from `mcd vocab`
+    audio: Path | None            # audio feature store (optional for question-only variants)
+    visual: Path | None           # visual feature store (optional for question-only variants)
+    test: Path | None = None      # optional test annotations, scored every epoch for the curves
+    format: str = "music_avqa"    # dataset format of the annotation files
+
+
+def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_cfg: TrainConfig,
+                     model_overrides: dict[str, str] | None = None, resume: bool = False,
+                     on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
+    vocab = Vocab.load(files.vocab)
+    dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
+            for role, path in (("audio", files.audio), ("visual", files.visual)) if path is not None}
+    model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
+                               n_answers=len(vocab.answers), **dims)
+    model_cfg = apply_overrides(model_cfg, model_overrides or {})
+    audio, visual = open_stores(files.audio, files.visual, model_cfg)
+    train_set, val_set = (make_dataset(p, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory,
+                                       files.format)
+                          for p in (files.train, files.val))
+    test_set = (make_dataset(files.test, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory,
+                             files.format)
+                if files.test else None)
+    attrs = {role: {k: s.attrs.get(k) for k in ("stream", "backbone", "dim", "seconds", "weights")}
+             for role, s in (("audio", audio), ("visual", visual)) if s is not None}
+    if len(val_set) == 0:
+        raise ConfigError(f"{files.val}: no validation question has its video in the feature stores")
+    inputs = {"variant": variant, **{k: (str(v) if v is not None else None)
+                                     for k, v in dataclasses.asdict(files).items()},
+              "stores": attrs, "dropped_questions": {"train": train_set.dropped, "val": val_set.dropped,
+                                                     "test": test_set.dropped if test_set else None}}
+    return train(model_cfg, train_cfg, train_set, val_set, vocab, out_dir, test_set=test_set,
+                 resume=resume, inputs=inputs, on_epoch_end=on_epoch_end)

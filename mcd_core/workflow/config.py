@@ -1,0 +1,166 @@
+"""The pipeline configuration: schema validation, the schema's defaults, and checks against the
+registries (variants, training overrides, dataset formats) before any job starts.
+
+Defaults are filled by a jsonschema validator extended to set them (the documented jsonschema
+recipe). The global `extraction`, `training` and `table` sections get the schema's defaults; a
+dataset's own sections do not, so that they override only the keys they set, and `--config`
+changes of a global key reach every dataset that does not set that key itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SECTIONS = ("extraction", "training", "table")
+
+
+class ConfigError(ValueError):
+    """The pipeline configuration is invalid; the message names the key."""
+
+
+def load_schema(path: str | os.PathLike) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def _with_defaults(validator_class):
+    """A validator class that inserts each property's `default` before validating the object."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if key not in instance and "default" in sub:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _allowed_keys(error: jsonschema.ValidationError, schema: dict) -> list[str]:
+    sub = error.schema
+    while "$ref" in sub:
+        node = schema
+        for part in sub["$ref"][2:].split("/"):
+            node = node[part]
+        sub = node
+    return sorted(sub.get("properties", {}))
+
+
+def _raise_errors(config: dict, schema: dict) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    lines = []
+    for err in errors:
+        where = _key_path(err)
+        if err.validator == "additionalProperties":
+            lines.append(f"{where}: {err.message} (allowed keys: {', '.join(_allowed_keys(err, schema))})")
+        else:
+            lines.append(f"{where}: {err.message}")
+    raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+
+
+def validate_config(config: dict, schema: dict) -> dict:
+    """A validated copy of `config` with the schema's defaults filled in (global sections only)."""
+    config = copy.deepcopy(config)
+    _raise_errors(config, schema)
+    # Dataset sections are overrides: take them out while defaults are filled, then put them back.
+    own = {name: {s: entry.pop(s) for s in SECTIONS if s in entry}
+           for name, entry in config["datasets"].items()}
+    DefaultFillingValidator(schema).validate(config)
+    for name, sections in own.items():
+        config["datasets"][name].update(sections)
+    check_config(config)
+    return config
+
+
+def check_config(config: dict) -> None:
+    """Checks the schema cannot express: dataset formats, variants and overrides, paths, names."""
+    from mcd_core.data.formats import list_formats
+
+    for name, entry in config["datasets"].items():
+        if entry["format"] not in list_formats():
+            raise ConfigError(f"datasets.{name}.format: unknown format {entry['format']!r} "
+                              f"(known: {', '.join(list_formats())})")
+        if "generator" in entry:
+            _check_generated_paths(name, entry)
+    _check_training("training", config["training"])
+    for name, entry in config["datasets"].items():
+        if "training" in entry:
+            merged = {**config["training"], **entry["training"]}
+            _check_training(f"datasets.{name}.training", merged)
+    for name in config.get("run", []):
+        if name not in config["datasets"]:
+            raise ConfigError(f"run: dataset {name!r} is not defined under datasets "
+                              f"(defined: {', '.join(sorted(config['datasets']))})")
+
+
+def _check_training(where: str, section: dict) -> None:
+    """Variant names and `extra` overrides are checked against the model registry and the config
+    dataclasses here, so that a typo stops the run before any extraction job, not at training.
+    An `extra` model field must belong to the config of at least one listed variant; each train
+    job gets the fields of its own variant's architecture (`extra_for_variant`)."""
+    from mcd_core.models import ConfigError as ModelConfigError
+    from mcd_core.models import config_fields, list_variants
+    from mcd_core.models import apply_overrides, variant_config
+    from mcd_core.training.config import resolve_train_config, split_overrides, train_fields
+
+    variants = section.get("variants", [])
+    for variant in variants:
+        if variant not in list_variants():
+            raise ConfigError(f"{where}.variants: unknown variant {variant!r} "
+                              f"(known: {', '.join(list_variants())}; `mcd variants` describes them)")
+    for item in section.get("extra", []):
+        name = item.partition("=")[0]
+        owners = [v for v in variants if name in config_fields(v)]
+        if name not in train_fields() and not owners:
+            raise ConfigError(f"{where}.extra: unknown field {name!r} (not a TrainConfig field, nor a "
+                              f"model field of the variants {variants})")
+    try:
+        for variant in variants:
+            model, training = split_overrides(extra_for_variant(section.get("extra", []), variant), variant)
+            apply_overrides(variant_config(variant), model)
+            resolve_train_config(variant, {k: section.get(k) for k in RECIPE_KEYS}, training)
+    except ModelConfigError as exc:
+        raise ConfigError(f"{where}.extra: {exc}") from None
+
+
+# Training keys passed as `mcd train` flags when the config sets them; unset, the variant's own
+# recipe applies (TrainConfig's defaults are the paper's).
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "lr_step", "lr_gamma", "stride")
+
+
+def extra_for_variant(extra: list[str], variant: str) -> list[str]:
+    """The `training.extra` items that apply to `variant`: TrainConfig fields and the fields of its
+    architecture's config (e.g. `temperature` reaches MCD variants, not the MLP baselines)."""
+    from mcd_core.models import config_fields
+    from mcd_core.training.config import train_fields
+
+    fields = config_fields(variant) | train_fields()
+    return [item for item in extra if item.partition("=")[0] in fields]
+
+
+def _check_generated_paths(name: str, entry: dict) -> None:
+    """A generated dataset lives where the demo_data rule writes it."""
+    expected = {"videos": f"resources/{name}/videos"}
+    expected.update({f"annotations.{s}": f"resources/{name}/annotations/avqa-{s}.json"
+                     for s in ("train", "val", "test")})
+    actual = {"videos": entry["videos"]}
+    actual.update({f"annotations.{s}": entry["annotations"][s] for s in ("train", "val", "test")})
+    for key, want in expected.items():
+        if actual[key] != want:
+            raise ConfigError(f"datasets.{name}.{key}: a generated dataset must use {want!r} "
+                              f"(found {actual[key]!r})")
