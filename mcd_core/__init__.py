@@ -1,7 +1,8 @@
 """mcd_core: Mutual Correlation Distillation (MCD) for audio-visual question answering.
 
-Layering (data flows one way): media, backbones, store, models, config at the ground floor;
-data and extract above them; then metrics, evaluate, train; the cli on top.
+One subpackage per stage, data flowing one way: media -> features -> data -> models -> scoring ->
+training, with common at the bottom, workflow (what the Snakefile reads) and cli on top, and demo
+beside them. docs/design.md draws the house; each subpackage's docstring says what it owns.
 """
 
 __version__ = "0.1.0"

@@ -188,3 +188,43 @@ def test_pretrained_weights_files_run_through_and_a_new_file_reruns(tmp_path, mo
     jobs = planned_jobs(snakemake(work, "-n", "results/demo/table3.csv"))
     assert jobs == {"extract_visual": 2, "merge_features": 1, "train": 1, "predict": 1,
                     "score_model": 1, "table3": 1}
+
+
+# The user-facing interface the package layout must not change: verbs, rule names, output paths.
+CLI_VERBS = {"shard-ids", "demo-data", "frames", "audio", "logmel", "extract-audio", "extract-visual",
+             "merge", "weights", "vocab", "prior", "score", "table", "train", "predict", "modelcard"}
+RULES = {"all", "audio", "demo_data", "extract_audio", "extract_visual", "fetch_one_weights",
+         "fetch_weights", "frames", "logmel", "merge_features", "modelcard", "predict",
+         "prior_predictions", "score_model", "score_prior", "shard_ids", "table3", "train", "vocab"}
+
+
+def test_cli_verbs_and_rule_names_are_kept():
+    from mcd_core.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert CLI_VERBS <= set(sub.choices)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--list-rules"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert RULES <= set(proc.stdout.split())
+
+
+def test_output_paths_are_kept(tmp_path):
+    write_config(tmp_path, TINY_DEMO)
+    proc = snakemake(tmp_path, "--summary", "results/demo/table3.csv")
+    outputs = {line.split("\t")[0] for line in proc.stdout.splitlines()[1:] if "\t" in line}
+    run = "results/demo/runs/resnet18-vggish/mcd/seed0"
+    expected = {
+        "results/demo/table3.csv", "results/demo/table3.md", "results/demo/vocab.json",
+        "results/demo/scores/resnet18-vggish/mcd_seed0.csv", "results/demo/scores/prior.csv",
+        "results/demo/predictions/resnet18-vggish/mcd_seed0.csv", "results/demo/predictions/prior.csv",
+        f"{run}/best.pt", f"{run}/metrics.csv", f"{run}/curves.png",
+        "results/demo/features/audio/vggish.zarr", "results/demo/features/audio/vggish.failures.json",
+        "results/demo/features/visual/resnet18.zarr", "results/demo/features/visual/resnet18.failures.json",
+        "resources/demo/videos", "resources/demo/scenes.json",
+        *(f"resources/demo/annotations/avqa-{s}.json" for s in ("train", "val", "test")),
+        *(p for shard in ("shard_00000", "shard_00001") for p in (
+            f"results/demo/shards/{shard}.txt", f"results/demo/frames/{shard}", f"results/demo/audio/{shard}",
+            f"results/demo/logmel/{shard}.zarr", f"results/demo/features/audio/vggish/{shard}.zarr",
+            f"results/demo/features/visual/resnet18/{shard}.zarr")),
+    }
+    assert outputs == expected
