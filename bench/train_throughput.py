@@ -1,10 +1,12 @@
-"""Training throughput of MCD with features read from Zarr stores vs preloaded in memory.
+"""Training throughput of MCD by feature path: Zarr through a DataLoader, preloaded in memory
+through a DataLoader, and resident on the device with batches indexed there (no DataLoader).
 
 Writes synthetic MUSIC-AVQA-shaped stores (T=60, visual 512-d, audio 128-d) to a temp dir, then
-times (a) the data pipeline alone and (b) full training steps (forward, backward, Adam) for both
-paths, and projects one epoch of the 31,927-question MUSIC-AVQA train split. Prints figures only.
+times (a) the data pipeline alone and (b) full training steps (forward, backward, Adam) for each
+path, and projects one epoch of the 31,927-question MUSIC-AVQA train split. Prints figures only.
+On CUDA the model runs under the training default precision (bf16 autocast).
 
-    .venv/bin/python bench/train_throughput.py [--videos 256] [--steps 5] [--rounds 4] [--batch-size 64]
+    .venv/bin/python bench/train_throughput.py [--videos 256] [--steps 5] [--rounds 4] [--device auto]
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from mcd_core.data.formats.music_avqa import Question, tokenize
+from mcd_core.common.device import autocast, choose_device
 from mcd_core.data.dataset import AVQADataset
+from mcd_core.data.resident import ResidentBatches
 from mcd_core.data.vocab import Vocab
 from mcd_core.scoring.predict import to_device
 from mcd_core.models import build_model, variant_config
@@ -45,9 +49,16 @@ def synthetic(tmp: Path, n_videos: int, seconds: int):
     return questions[: 4 * n_videos], stores
 
 
-def time_loader(ds, batch_size: int, workers: int, steps: int) -> float:
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        generator=torch.Generator().manual_seed(0))
+def batches(data, batch_size: int, workers: int, seed: int, device: torch.device):
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(data, ResidentBatches):
+        return data.batches(batch_size, shuffle=True, generator=generator)
+    return DataLoader(data, batch_size=batch_size, shuffle=True, num_workers=workers, generator=generator,
+                      pin_memory=device.type == "cuda")
+
+
+def time_loader(data, batch_size: int, workers: int, steps: int, device: torch.device) -> float:
+    loader = batches(data, batch_size, workers, 0, device)
     began, seen = time.perf_counter(), 0
     for i, batch in enumerate(loader):
         seen += len(batch["answer"])
@@ -56,22 +67,28 @@ def time_loader(ds, batch_size: int, workers: int, steps: int) -> float:
     return seen / (time.perf_counter() - began)
 
 
-def time_training(ds, model, opt, batch_size: int, workers: int, steps: int, seed: int) -> float:
+def time_training(data, model, opt, batch_size: int, workers: int, steps: int, seed: int,
+                  device: torch.device) -> float:
     """Samples/s of `steps` full training steps (loading, forward, backward, Adam), after one
     untimed warm-up step."""
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        generator=torch.Generator().manual_seed(seed))
+    precision = "bf16" if device.type == "cuda" else "fp32"
     seen, began = 0, None
-    for i, batch in enumerate(loader):
+    for i, batch in enumerate(batches(data, batch_size, workers, seed, device)):
         if i == 1:  # the first step warms up allocators, kernels and (for Zarr) the file handles
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             began, seen = time.perf_counter(), 0
-        loss = total_loss(model(to_device(batch, torch.device("cpu"))), batch["answer"])["total"]
+        batch = to_device(batch, device)
+        with autocast(device, precision):
+            loss = total_loss(model(batch), batch["answer"])["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
         seen += len(batch["answer"])
         if i + 1 == steps + 1:
             break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return seen / (time.perf_counter() - began)
 
 
@@ -84,7 +101,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1, help="DataLoader workers (training default: 1)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args()
+    device = choose_device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # as `mcd train` does on CPU (TrainConfig.flush_denormal)
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,29 +113,38 @@ def main() -> None:
         mem = AVQADataset(questions, vocab, audio, visual, in_memory=True)
         preload = time.perf_counter() - began
         lazy = AVQADataset(questions, vocab, audio, visual)
+        began = time.perf_counter()
+        resident = ResidentBatches(mem, device)
+        placed = time.perf_counter() - began
+        paths = {"zarr": lazy, "memory": mem, "resident": resident}
         print(f"{len(questions)} questions over {args.videos} videos, T={args.seconds}, batch {args.batch_size}, "
-              f"{args.threads} torch threads, {args.workers} workers")
-        print(f"preload of {args.videos} videos into memory: {preload:.2f} s")
-        for name, ds in (("zarr", lazy), ("memory", mem)):
-            print(f"data only   [{name:>6}]: {time_loader(ds, args.batch_size, args.workers, args.steps):9.1f} samples/s")
+              f"{args.threads} torch threads, {args.workers} workers, device {device}")
+        print(f"preload of {args.videos} videos into memory: {preload:.2f} s; onto {device}: {placed:.2f} s "
+              f"({ResidentBatches.nbytes(mem) / 2**20:.0f} MB)")
+        for name, data in paths.items():
+            rate = time_loader(data, args.batch_size, args.workers, args.steps, device)
+            print(f"data only   [{name:>8}]: {rate:9.1f} samples/s")
         torch.manual_seed(0)
         cfg = variant_config("mcd", n_answers=len(vocab.answers), vocab_size=len(vocab.words),
                              n_object_words=len(vocab.object_words))
-        model = build_model(cfg)
+        model = build_model(cfg).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        # Rounds alternate between the two paths, so that drift in the machine's speed (other load,
-        # clocks) hits both alike; the figure per path is its median round.
-        rates = {"zarr": [], "memory": []}
+        # Rounds alternate the order of the paths, so that drift in the machine's speed (other load,
+        # clocks) hits all alike; the figure per path is its median round.
+        rates = {name: [] for name in paths}
         for r in range(args.rounds):
-            for name, ds in (("zarr", lazy), ("memory", mem))[:: 1 if r % 2 == 0 else -1]:
-                rates[name].append(time_training(ds, model, opt, args.batch_size, args.workers, args.steps, r))
+            for name in list(paths)[:: 1 if r % 2 == 0 else -1]:
+                rates[name].append(time_training(paths[name], model, opt, args.batch_size, args.workers,
+                                                 args.steps, r, device))
         for name, values in rates.items():
             rate = statistics.median(values)
-            print(f"train steps [{name:>6}]: {rate:9.1f} samples/s (median of {args.rounds} rounds of "
+            print(f"train steps [{name:>8}]: {rate:9.1f} samples/s (median of {args.rounds} rounds of "
                   f"{args.steps} steps) -> one epoch of {TRAIN_QUESTIONS} questions ~ "
                   f"{TRAIN_QUESTIONS / rate / 60:.1f} min; rounds: {', '.join(f'{x:.1f}' for x in values)}")
         overhead = 100 * (statistics.median(rates["memory"]) / statistics.median(rates["zarr"]) - 1)
         print(f"loading from Zarr adds: {overhead:.1f} % to a training step")
+        gain = 100 * (statistics.median(rates["resident"]) / statistics.median(rates["memory"]) - 1)
+        print(f"resident on {device} vs in-memory DataLoader: {gain:+.1f} % samples/s")
 
 
 if __name__ == "__main__":

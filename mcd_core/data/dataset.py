@@ -46,6 +46,7 @@ class _StreamRows:
         steps = store.features.shape[1]
         self.lengths = {v: max(1, math.ceil(int(store.lengths[r]) / stride)) for v, r in self.row_of.items()}
         self.steps = len(range(0, steps, stride))
+        self.dim = int(store.features.shape[-1])   # row width (patch streams are averaged over P)
         self._array = None
         self._pid = None
         self.memory: dict[str, np.ndarray] | None = None

@@ -6,7 +6,7 @@ import csv
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from torch.utils.data import DataLoader
@@ -14,8 +14,9 @@ from tqdm import tqdm
 
 from mcd_core.common.atomic import write_text
 from mcd_core.data.dataset import AVQADataset, make_dataset, open_stores
+from mcd_core.data.resident import ResidentBatches
 from mcd_core.data.vocab import Vocab
-from mcd_core.common.device import choose_device
+from mcd_core.common.device import autocast, choose_device
 from mcd_core.models import ConfigError, build_model, config_from_dict
 
 PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction", "correct")
@@ -26,27 +27,38 @@ class CheckpointError(ValueError):
 
 
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    """Tensors to `device`; from pinned host memory the copy does not block."""
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def eval_batches(data: AVQADataset | ResidentBatches, batch_size: int, workers: int,
+                 device: torch.device) -> Iterable[dict]:
+    if isinstance(data, ResidentBatches):
+        return data.batches(batch_size)
+    return DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers,
+                      pin_memory=device.type == "cuda")
 
 
 @torch.no_grad()
-def predict_indices(model: torch.nn.Module, dataset: AVQADataset, batch_size: int,
-                    device: torch.device, workers: int = 0, desc: str = "predict") -> list[int]:
+def predict_indices(model: torch.nn.Module, dataset: AVQADataset | ResidentBatches, batch_size: int,
+                    device: torch.device, workers: int = 0, desc: str = "predict",
+                    precision: str = "fp32") -> list[int]:
     """Arg-max answer index for every question of `dataset`, in dataset order."""
     was_training = model.training
     model.eval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
     out: list[int] = []
-    for batch in tqdm(loader, desc=desc, leave=False):
-        out.extend(model(to_device(batch, device)).logits.argmax(-1).tolist())
+    for batch in tqdm(eval_batches(dataset, batch_size, workers, device), desc=desc, leave=False):
+        with autocast(device, precision):
+            out.extend(model(to_device(batch, device)).logits.argmax(-1).tolist())
     model.train(was_training)
     return out
 
 
-def predict_answers(model: torch.nn.Module, dataset: AVQADataset, answers: list[str], batch_size: int,
-                    device: torch.device, workers: int = 0, desc: str = "predict") -> list[str]:
+def predict_answers(model: torch.nn.Module, dataset: AVQADataset | ResidentBatches, answers: list[str],
+                    batch_size: int, device: torch.device, workers: int = 0, desc: str = "predict",
+                    precision: str = "fp32") -> list[str]:
     """Predicted answer strings in dataset order (positions, not ids: json/ repeats some ids)."""
-    return [answers[i] for i in predict_indices(model, dataset, batch_size, device, workers, desc)]
+    return [answers[i] for i in predict_indices(model, dataset, batch_size, device, workers, desc, precision)]
 
 
 def accuracy(dataset: AVQADataset, predictions: list[str]) -> float:

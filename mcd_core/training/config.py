@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from mcd_core.common.device import DEVICE_CHOICES
+from mcd_core.common.device import DEVICE_CHOICES, PRECISION_CHOICES
 from mcd_core.models import ConfigError, apply_overrides, config_fields, get_variant
+
+RESIDENCY_CHOICES = ("auto", "device", "loader")
 
 
 @dataclass
@@ -27,6 +29,9 @@ class TrainConfig:
     device: str = "auto"          # auto (cuda if available), cpu or cuda
     workers: int = 0              # DataLoader worker processes
     in_memory: bool = False       # preload the needed store rows into RAM (faster epochs on small sets)
+    residency: str = "auto"       # features on the device ("device"), through a DataLoader ("loader"),
+    #                               or "auto": device when they fit (training/batches.py)
+    precision: str = "auto"       # model autocast: fp32, bf16, fp16 (CUDA), auto = bf16 on CUDA, fp32 on CPU
     flush_denormal: bool = True   # CPU: treat subnormal floats as 0. Without it CPU steps slowed
     #                               ~1.8x as training went on (bench/train_throughput.py)
 
@@ -38,6 +43,11 @@ class TrainConfig:
             raise ConfigError(f"train fields need lr > 0, 0 < lr_gamma <= 1, weight_decay >= 0, "
                               f"workers >= 0 (got {self.lr}, {self.lr_gamma}, {self.weight_decay}, "
                               f"{self.workers})")
+        if self.residency not in RESIDENCY_CHOICES:
+            raise ConfigError(f"train field 'residency' is {self.residency!r}; choose one of {list(RESIDENCY_CHOICES)}")
+        if self.precision not in ("auto", *PRECISION_CHOICES):
+            raise ConfigError(f"train field 'precision' is {self.precision!r}; choose one of "
+                              f"{['auto', *PRECISION_CHOICES]}")
         if self.device not in DEVICE_CHOICES:
             raise ConfigError(f"train field 'device' is {self.device!r}; choose one of {list(DEVICE_CHOICES)}")
 

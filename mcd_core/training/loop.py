@@ -20,16 +20,16 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from mcd_core.common.atomic import atomic_path, write_json, write_text
-from mcd_core.common.device import choose_device
+from mcd_core.common.device import autocast, choose_device
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
 from mcd_core.models import ConfigError, ModelConfig, build_model
 from mcd_core.models.common.losses import total_loss
 from mcd_core.scoring.predict import accuracy, predict_answers, to_device
+from mcd_core.training.batches import model_precision, place, train_batches
 from mcd_core.training.config import TrainConfig
 from mcd_core.training.curves import LOSS_NAMES, metrics_csv, plot_curves
 
@@ -85,15 +85,16 @@ def is_finished(out_dir: Path, config: dict[str, Any]) -> bool:
         return False
 
 
-def _train_epoch(model, loader, optimizer, device, desc: str) -> dict[str, float]:
+def _train_epoch(model, loader, optimizer, device, precision: str, desc: str) -> dict[str, float]:
     model.train()
     sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
     seen = dict.fromkeys(sums, 0)
     correct = n = 0
     for batch in tqdm(loader, desc=desc, leave=False):
         batch = to_device(batch, device)
-        output = model(batch)
-        parts = total_loss(output, batch["answer"])
+        with autocast(device, precision):
+            output = model(batch)
+            parts = total_loss(output, batch["answer"])
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
@@ -151,20 +152,21 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
 
     from torch.utils.tensorboard import SummaryWriter
     writer = SummaryWriter(log_dir=str(out_dir / "tb"), purge_step=start + 1)
+    precision = model_precision(train_cfg, device)
+    train_data, val_data, test_data = (place(d, train_cfg, device) for d in (train_set, val_set, test_set))
     try:
         for epoch in range(start + 1, train_cfg.epochs + 1):
             began = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            loader = DataLoader(train_set, batch_size=train_cfg.batch_size, shuffle=True,
-                                generator=generator, num_workers=train_cfg.workers)
-            losses = _train_epoch(model, loader, optimizer, device,
+            loader = train_batches(train_data, train_cfg, generator, device)
+            losses = _train_epoch(model, loader, optimizer, device, precision,
                                   desc=f"epoch {epoch}/{train_cfg.epochs}")
             scheduler.step()
-            val_acc = accuracy(val_set, predict_answers(model, val_set, vocab.answers, train_cfg.eval_batch_size,
-                                                        device, train_cfg.workers, desc="val"))
-            test_acc = (accuracy(test_set, predict_answers(model, test_set, vocab.answers,
-                                                           train_cfg.eval_batch_size, device,
-                                                           train_cfg.workers, desc="test"))
+            val_acc = accuracy(val_set, predict_answers(model, val_data, vocab.answers, train_cfg.eval_batch_size,
+                                                        device, train_cfg.workers, desc="val", precision=precision))
+            test_acc = (accuracy(test_set, predict_answers(model, test_data, vocab.answers,
+                                                           train_cfg.eval_batch_size, device, train_cfg.workers,
+                                                           desc="test", precision=precision))
                         if test_set is not None else float("nan"))
             row = {"epoch": epoch, "lr": lr, "train_loss": losses["total"],
                    **{f"loss_{n}": losses[n] for n in LOSS_NAMES}, "train_acc": losses["train_acc"],

@@ -1,0 +1,79 @@
+"""Batches indexed on the compute device, with no DataLoader: for datasets whose features fit there.
+
+`ResidentBatches` holds each video's feature rows once (V, T', D) per stream, the encoded questions
+(N, ...) and each question's video index, all on one device; a batch is an index selection there.
+Its batches equal a `DataLoader(dataset, batch_size, shuffle, generator)`'s, in the same order for
+the same generator state, and leave the generator in the same state (`batches` draws what the loader
+draws: a worker seed and the sampler's permutations), so switching paths changes speed, not results.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+
+from mcd_core.data.dataset import AVQADataset
+
+READ_CHUNK = 512  # videos per store read while building
+
+
+class ResidentBatches:
+    def __init__(self, dataset: AVQADataset, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.questions = dataset.questions
+        videos = sorted({q.video_id for q in dataset.questions})
+        at = {v: i for i, v in enumerate(videos)}
+        self.video_ids = [q.video_id for q in dataset.questions]
+        self.video_index = torch.tensor([at[v] for v in self.video_ids], dtype=torch.long, device=self.device)
+        encoded = dataset._encoded
+        self.tensors = {
+            "question": torch.stack([e[0] for e in encoded]).to(self.device) if encoded else None,
+            "qtype": torch.stack([e[1] for e in encoded]).to(self.device) if encoded else None,
+            "keywords": torch.stack([e[2] for e in encoded]).to(self.device) if encoded else None,
+            "answer": torch.tensor([e[3] for e in encoded], dtype=torch.long, device=self.device),
+            "question_id": torch.tensor([q.question_id for q in dataset.questions], dtype=torch.long,
+                                        device=self.device),
+        }
+        self.features: dict[str, torch.Tensor] = {}
+        self.lengths: dict[str, torch.Tensor] = {}
+        for name, rows in dataset.streams.items():
+            parts = [torch.from_numpy(row) for first in range(0, len(videos), READ_CHUNK)
+                     for row in rows.get_many(videos[first:first + READ_CHUNK])]
+            self.features[name] = torch.stack(parts).to(self.device)                  # (V, T', D)
+            self.lengths[name] = torch.tensor([rows.lengths[v] for v in videos], device=self.device)
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    @staticmethod
+    def nbytes(dataset: AVQADataset) -> int:
+        """Feature bytes a `ResidentBatches` of `dataset` would hold (float32 rows, once per video)."""
+        videos = len({q.video_id for q in dataset.questions})
+        return sum(videos * rows.steps * rows.dim * 4 for rows in dataset.streams.values())
+
+    def batch(self, index: torch.Tensor) -> dict:
+        """The batch of questions at positions `index`, keys as the dataset's collated items."""
+        index = index.to(self.device)
+        out = {k: v[index] for k, v in self.tensors.items()}
+        out["video_id"] = [self.video_ids[i] for i in index.tolist()]
+        videos = self.video_index[index]
+        for name, feats in self.features.items():
+            out[name] = feats[videos]                                                 # (B, T', D)
+            out[f"{name}_len"] = self.lengths[name][videos]
+        return out
+
+    def batches(self, batch_size: int, shuffle: bool = False,
+                generator: torch.Generator | None = None) -> Iterator[dict]:
+        n = len(self)
+        # As a DataLoader iterator: one draw for its workers' base seed, from `generator` or, without
+        # one, from torch's global generator (which dropout uses too).
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+        if shuffle:
+            # Then RandomSampler's permutation, and its (empty) tail permutation, also drawn.
+            order = torch.randperm(n, generator=generator)
+            torch.randperm(n, generator=generator)
+        else:
+            order = torch.arange(n)
+        for first in range(0, n, batch_size):
+            yield self.batch(order[first:first + batch_size])
