@@ -5,7 +5,7 @@ VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean-demo
+.PHONY: setup demo test lint bench gpu-check clean-demo
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/dag_build.py
+
+# On a machine with one CUDA GPU: GPU path checks and figures (bench/gpu_check.py); without CUDA it says so and exits 0.
+gpu-check: setup
+	$(BIN)/python bench/gpu_check.py
 
 clean-demo:
 	rm -rf results/demo resources/demo

@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    if getattr(args, "uses_gpu", False) and getattr(args, "device", "auto") != "cpu":
+        from mcd_core.common.gpus import claim_gpu
+
+        claim_gpu()  # one GPU per job when several run on one machine (mcd_core/common/gpus.py)
     try:
         result = args.func(args)
     except (UserError, FileNotFoundError) as exc:

@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad video, or leave it out and list it")
     p.add_argument("--force", action="store_true", help="redo even when the outputs are complete")
-    p.set_defaults(func=run_extract_visual)
+    p.set_defaults(func=run_extract_visual, uses_gpu=True)
 
     m = subparsers.add_parser("merge", help="merge shard stores into one store",
                               description="Concatenate shard feature stores and gather their "

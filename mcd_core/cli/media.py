@@ -102,4 +102,4 @@ def register(subparsers) -> None:
     p.add_argument("--pca", action="store_true",
                    help="vggish: apply the AudioSet PCA + 8-bit quantisation (needs vggish_pca)")
     p.add_argument("--out", type=Path, required=True, help="store of stream 'audio' (.zarr)")
-    p.set_defaults(func=run_extract_audio)
+    p.set_defaults(func=run_extract_audio, uses_gpu=True)

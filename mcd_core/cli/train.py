@@ -62,7 +62,7 @@ def register(subparsers) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a field of the variant's model config or of TrainConfig (repeatable)")
     add_format_argument(p)
-    p.set_defaults(func=run_train)
+    p.set_defaults(func=run_train, uses_gpu=True)
 
     p = subparsers.add_parser("predict", help="write a checkpoint's predictions on an annotation file")
     p.add_argument("--checkpoint", type=Path, required=True, help="best.pt of a run")
@@ -75,4 +75,4 @@ def register(subparsers) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--workers", type=int, default=0)
     add_format_argument(p)
-    p.set_defaults(func=run_predict)
+    p.set_defaults(func=run_predict, uses_gpu=True)
