@@ -67,3 +67,35 @@ def test_part_without_failure_list_or_listed_twice_is_refused(tmp_path):
     with pytest.raises(MergeError, match=r"a\.failures\.json is missing"):
         merge_shards([tmp_path / "a.zarr"], tmp_path / "m.zarr")
     assert main(["merge", "--parts", str(tmp_path / "a.zarr"), "--out", str(tmp_path / "m.zarr")]) == 2
+
+
+def _meta(dim=3, seconds=2):
+    return StoreMeta("visual_patch", "toy", dim, 1.0, seconds, {"random_init": True, "seed": 0}, {})
+
+
+def test_row_writer_keeps_written_rows_and_compacts_dropped_ones(tmp_path):
+    from mcd_core.features.store import store_writer
+
+    rows = np.arange(4 * 2 * 5 * 3, dtype=np.float32).reshape(4, 2, 5, 3)
+    with store_writer(tmp_path / "s.zarr", rows.shape, ["a", "b", "c", "d"], [2, 1, 2, 2], _meta()) as w:
+        for i in (3, 0, 2):                  # any order
+            w.write(i, rows[i])
+        w.drop(1)
+        assert not (tmp_path / "s.zarr").exists()   # nothing under the final name before the end
+    store = open_store(tmp_path / "s.zarr")
+    assert store.video_ids == ["a", "c", "d"] and store.lengths.tolist() == [2, 2, 2]
+    assert np.array_equal(np.asarray(store.features[...]), rows[[0, 2, 3]])
+
+
+def test_row_writer_leaves_nothing_on_bad_rows_or_forgotten_ones(tmp_path):
+    from mcd_core.features.store import store_writer
+
+    bad = np.full((2, 5, 3), np.nan, dtype=np.float32)
+    with pytest.raises(StoreError, match="non-finite feature values for video 'b'"):
+        with store_writer(tmp_path / "s.zarr", (2, 2, 5, 3), ["a", "b"], [2, 2], _meta()) as w:
+            w.write(0, np.zeros((2, 5, 3)))
+            w.write(1, bad)
+    with pytest.raises(StoreError, match="never written"):
+        with store_writer(tmp_path / "s.zarr", (2, 2, 5, 3), ["a", "b"], [2, 2], _meta()) as w:
+            w.write(0, np.zeros((2, 5, 3)))
+    assert not any(tmp_path.iterdir())

@@ -11,6 +11,8 @@ asked for, then the main store. A re-run skips a finished output and redoes anyt
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from mcd_core.common.device import autocast, choose_device
 from mcd_core.media.frames_shard import FramesShard, read_frames_shard
 from mcd_core.features.merge import failures_path
 from mcd_core.media.shardrun import ON_ERROR_CHOICES, Failure, VideoError, write_failures
-from mcd_core.features.store import StoreError, StoreMeta, open_store, write_store
+from mcd_core.features.store import RowWriter, StoreError, StoreMeta, open_store, store_writer
 
 STAGE = "extract-visual"
 
@@ -120,13 +122,16 @@ def _frame_list(shard: FramesShard, on_error: str) -> tuple[list[str], list[Path
     return ids, paths, failures
 
 
-def _run_model(job: VisualJob, model, preprocess, streams: dict[str, np.ndarray], paths: list[Path],
-               seconds: int, device: torch.device) -> dict[int, str]:
-    """Fill `streams` ([n, T, ...] buffers) in place; returns decode errors by video row."""
+def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter], widths: dict[str, tuple],
+               paths: list[Path], seconds: int, device: torch.device) -> dict[int, str]:
+    """Write each video's rows to `writers` as soon as its `seconds` frames are done (only the
+    videos a batch spans are held in memory); returns decode errors by video row (rows dropped)."""
     loader = DataLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
                         num_workers=job.workers, collate_fn=_collate, worker_init_fn=_worker_init,
                         pin_memory=device.type == "cuda", persistent_workers=False)
     bad: dict[int, str] = {}
+    pending: dict[int, dict[str, np.ndarray]] = {}   # row -> stream -> (T, ...) being filled
+    done: Counter[int] = Counter()                    # row -> frames processed (good or bad)
     with torch.inference_mode(), tqdm(total=len(paths), desc=f"{STAGE} {job.backbone}", unit="frame",
                                       dynamic_ncols=True) as bar:
         for index, images, errors in loader:
@@ -134,12 +139,26 @@ def _run_model(job: VisualJob, model, preprocess, streams: dict[str, np.ndarray]
                 if job.on_error == "stop":
                     raise VideoError(f"{STAGE}: {err}")
                 bad.setdefault(k // seconds, err)
+                done[k // seconds] += 1
             if images is not None:
                 with autocast(device, job.precision):
                     out = model(images.to(device, non_blocking=True))
-                rows, steps = (index // seconds).numpy(), (index % seconds).numpy()
-                for name, buffer in streams.items():
-                    buffer[rows, steps] = out[name].float().cpu().numpy()
+                out = {name: out[name].float().cpu().numpy() for name in writers}
+                for j, k in enumerate(index.tolist()):
+                    row, step = divmod(k, seconds)
+                    buffers = pending.setdefault(row, {name: np.zeros((seconds, *widths[name]), np.float32)
+                                                       for name in writers})
+                    for name in writers:
+                        buffers[name][step] = out[name][j]
+                    done[row] += 1
+            for row in [r for r, count in done.items() if count == seconds]:
+                buffers = pending.pop(row, None)
+                del done[row]
+                for name, writer in writers.items():
+                    if row in bad or buffers is None:
+                        writer.drop(row)
+                    else:
+                        writer.write(row, buffers[name])
             bar.update(len(index) + len(errors))
     return bad
 
@@ -162,27 +181,21 @@ def extract_visual(job: VisualJob) -> bool:
 
     ids, paths, failures = _frame_list(shard, job.on_error)
     n, T = len(ids), shard.seconds
-    streams = {STREAM_POOLED: np.zeros((n, T, spec.dim), np.float32)}
-    if job.patch_out is not None:
-        streams[STREAM_PATCH] = np.zeros((n, T, spec.patch_tokens, spec.dim), np.float32)
-    bad = _run_model(job, model, preprocess, streams, paths, T, device)
-
-    keep = [i for i in range(n) if i not in bad]
-    rows = slice(None) if len(keep) == n else keep  # a slice keeps the big buffers uncopied
-    failures += [Failure(ids[i], STAGE, err) for i, err in sorted(bad.items())]
-    kept_ids = [ids[i] for i in keep]
-    lengths = [shard.lengths[v] for v in kept_ids]
+    lengths = [shard.lengths[v] for v in ids]
     common: dict[str, Any] = dict(
         backbone=spec.name, dim=spec.dim, fps=1.0, seconds=T, weights=model.weights_info,
         preprocessing={**preprocess.describe(), "frames": shard.params})
     extra = {"precision": job.precision}
-
-    write_failures(failures_path(job.out), [*shard.failures, *failures])
+    outputs = {STREAM_POOLED: (job.out, (spec.dim,), StoreMeta(stream=STREAM_POOLED, extra=extra, **common))}
     if job.patch_out is not None:
-        write_store(job.patch_out, streams[STREAM_PATCH][rows], lengths, kept_ids,
-                    StoreMeta(stream=STREAM_PATCH, extra={**extra, "patch_tokens": spec.patch_tokens},
-                              **common))
-    write_store(job.out, streams[STREAM_POOLED][rows], lengths, kept_ids,
-                StoreMeta(stream=STREAM_POOLED, extra=extra, **common))
+        outputs[STREAM_PATCH] = (job.patch_out, (spec.patch_tokens, spec.dim),
+                                 StoreMeta(stream=STREAM_PATCH, extra={**extra, "patch_tokens": spec.patch_tokens},
+                                           **common))
+    with contextlib.ExitStack() as stack:
+        writers = {name: stack.enter_context(store_writer(path, (n, T, *width), ids, lengths, meta))
+                   for name, (path, width, meta) in outputs.items()}
+        bad = _run_model(job, model, preprocess, writers, {k: v[1] for k, v in outputs.items()}, paths, T, device)
+    failures += [Failure(ids[i], STAGE, err) for i, err in sorted(bad.items())]
+    # Written last: a failures manifest beside the stores marks the job as complete.
+    write_failures(failures_path(job.out), [*shard.failures, *failures])
     return True
-

@@ -14,11 +14,13 @@ finished shards into the final store. No two writers ever touch one Zarr store.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import zarr
@@ -57,22 +59,19 @@ class StoreMeta:
         return attrs
 
 
-def _validate_arrays(features: np.ndarray, lengths: np.ndarray, video_ids: Sequence[str],
+def _validate_layout(shape: tuple[int, ...], lengths: np.ndarray, video_ids: Sequence[str],
                      meta: StoreMeta, flags: Mapping[str, np.ndarray]) -> None:
     n = len(video_ids)
-    if features.ndim not in (3, 4):
-        raise StoreError(f"features must be [N, T, D] or [N, T, P, D], got shape {features.shape}")
-    if features.shape[0] != n or lengths.shape != (n,):
-        raise StoreError(f"{n} video ids but features {features.shape} and lengths {lengths.shape}")
-    if features.shape[1] != meta.seconds:
-        raise StoreError(f"features have {features.shape[1]} steps, the dataset has {meta.seconds} s")
-    if features.shape[-1] != meta.dim:
-        raise StoreError(f"features have width {features.shape[-1]}, backbone dim is {meta.dim}")
+    if len(shape) not in (3, 4):
+        raise StoreError(f"features must be [N, T, D] or [N, T, P, D], got shape {shape}")
+    if shape[0] != n or lengths.shape != (n,):
+        raise StoreError(f"{n} video ids but features {shape} and lengths {lengths.shape}")
+    if shape[1] != meta.seconds:
+        raise StoreError(f"features have {shape[1]} steps, the dataset has {meta.seconds} s")
+    if shape[-1] != meta.dim:
+        raise StoreError(f"features have width {shape[-1]}, backbone dim is {meta.dim}")
     if n and (lengths.min() < 0 or lengths.max() > meta.seconds):
         raise StoreError(f"lengths must lie in [0, {meta.seconds}], got {lengths.min()}..{lengths.max()}")
-    if not np.isfinite(features).all():
-        bad = sorted({video_ids[i] for i in np.argwhere(~np.isfinite(features))[:, 0]})
-        raise StoreError(f"non-finite feature values for videos {bad[:10]}")
     if len(set(video_ids)) != n:
         raise StoreError("duplicate video ids in one store")
     for name, arr in flags.items():
@@ -104,13 +103,74 @@ def write_store(path: str | os.PathLike, features: np.ndarray, lengths: Iterable
     lengths = np.asarray(list(lengths), dtype=np.int16)
     video_ids = [str(v) for v in video_ids]
     flags = dict(flags or {})
-    _validate_arrays(features, lengths, video_ids, meta, flags)
+    _validate_layout(features.shape, lengths, video_ids, meta, flags)
+    if not np.isfinite(features).all():
+        bad = sorted({video_ids[i] for i in np.argwhere(~np.isfinite(features))[:, 0]})
+        raise StoreError(f"non-finite feature values for videos {bad[:10]}")
     with atomic_path(path, is_dir=True) as tmp:
         _, arr = _create_group(tmp, features.shape, video_ids, lengths, flags, meta)
         if len(video_ids):
             arr[...] = features
         zarr.consolidate_metadata(str(tmp))
     return Path(path)
+
+
+class RowWriter:
+    """Rows of a store being written one video at a time (see `store_writer`)."""
+
+    def __init__(self, array, video_ids: Sequence[str]):
+        self.array = array
+        self.video_ids = list(video_ids)
+        self.written: set[int] = set()
+        self.dropped: set[int] = set()
+
+    def write(self, row: int, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float32)
+        if values.shape != tuple(self.array.shape[1:]):
+            raise StoreError(f"row {row}: shape {values.shape}, store rows are {tuple(self.array.shape[1:])}")
+        if not np.isfinite(values).all():
+            raise StoreError(f"non-finite feature values for video {self.video_ids[row]!r}")
+        self.array[row] = values
+        self.written.add(row)
+
+    def drop(self, row: int) -> None:
+        """Leave video `row` out of the final store (it failed)."""
+        self.dropped.add(row)
+        self.written.discard(row)
+
+
+@contextlib.contextmanager
+def store_writer(path: str | os.PathLike, shape: tuple[int, ...], video_ids: Sequence[str],
+                 lengths: Iterable[int], meta: StoreMeta) -> Iterator[RowWriter]:
+    """Write a store row by row, so that no more than a few rows are ever held in memory (CLIP patch
+    stores hold ~6 MB per video). Under a temporary name until the block ends: then rows that were
+    dropped are compacted away and the store is renamed to `path`; on an error nothing is left."""
+    video_ids = [str(v) for v in video_ids]
+    lengths = np.asarray(list(lengths), dtype=np.int16)
+    _validate_layout(tuple(shape), lengths, video_ids, meta, {})
+    with atomic_path(path, is_dir=True) as tmp:
+        _, arr = _create_group(tmp, tuple(shape), video_ids, lengths, {}, meta)
+        writer = RowWriter(arr, video_ids)
+        yield writer
+        missing = set(range(len(video_ids))) - writer.written - writer.dropped
+        if missing:
+            raise StoreError(f"{path}: rows of {len(missing)} videos were never written, "
+                             f"e.g. {video_ids[min(missing)]!r}")
+        if writer.dropped:
+            _compact(tmp, arr, sorted(writer.written), video_ids, lengths, meta)
+        zarr.consolidate_metadata(str(tmp))
+
+
+def _compact(tmp: Path, arr, keep: list[int], video_ids: list[str], lengths: np.ndarray,
+             meta: StoreMeta) -> None:
+    """Rewrite the store at `tmp` with only the rows `keep`, one row in memory at a time."""
+    side = tmp.with_name(tmp.name + "-kept")
+    _, out = _create_group(side, (len(keep), *arr.shape[1:]), [video_ids[i] for i in keep],
+                           lengths[keep], {}, meta)
+    for new, old in enumerate(keep):
+        out[new] = arr[old]
+    shutil.rmtree(tmp)
+    os.replace(side, tmp)
 
 
 @dataclass
