@@ -3,7 +3,9 @@
 Visual: frames/s of the whole `extract-visual` stage (JPEG decode, preprocessing, model, store
 write; the one-off model build is reported apart) against the model alone on in-memory tensors at
 the same batch size. Target: stage time <= 1.25 x model time. Audio: videos/s of frames + audio
-decode + VGGish log-mel + VGGish through `extract_audio.process_videos`.
+decode + VGGish log-mel + VGGish through `extract_audio.process_videos`. For each backbone it also
+prints the stage's peak of Python-tracked host memory (numpy buffers, via tracemalloc): with rows
+written as videos finish, it stays at a few videos' rows whatever the shard size.
 
     python bench/extract_throughput.py [--videos 8] [--seconds 24] [--rounds 3] [--batch-size 32] [--workers 2]
 """
@@ -15,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import torch
@@ -57,6 +60,10 @@ def bench_visual(name: str, shard: Path, n_frames: int, args, work: Path, device
     # Stage and model-alone runs alternate, so that drift in the machine's speed hits both alike;
     # each figure is the median of its rounds.
     stages, models = [], []
+    tracemalloc.start()
+    extract_visual(job)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
     for _ in range(args.rounds):
         start = time.perf_counter()
         extract_visual(job)
@@ -65,7 +72,8 @@ def bench_visual(name: str, shard: Path, n_frames: int, args, work: Path, device
     stage, model = statistics.median(stages), statistics.median(models)
     print(f"{name:14s} frames {n_frames:5d}  stage {n_frames / stage:8.1f} frames/s  "
           f"model alone {n_frames / model:8.1f} frames/s  stage/model time {stage / model:5.2f}  "
-          f"(median of {args.rounds} rounds; model build {build:.1f} s, not in the stage figure)", flush=True)
+          f"(median of {args.rounds} rounds; model build {build:.1f} s, not in the stage figure); "
+          f"host memory peak {peak / 2**20:.0f} MB", flush=True)
 
 
 def bench_audio(paths: list[Path], seconds: int, device: torch.device) -> None:

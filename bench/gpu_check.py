@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -121,9 +122,14 @@ def check_training(torch) -> None:
         cfg = variant_config("mcd", n_answers=len(vocab.answers), vocab_size=len(vocab.words),
                              n_object_words=len(vocab.object_words))
         losses = {}
+        torch.backends.cudnn.allow_tf32 = False          # compare true fp32 on both devices
+        torch.backends.cuda.matmul.allow_tf32 = False
         for device in ("cpu", "cuda"):
             torch.manual_seed(0)
-            model = build_model(cfg).to(device).eval()  # eval: no dropout, so both devices compute alike
+            model = build_model(cfg).to(device)  # training mode (cuDNN's LSTM backward needs it) ...
+            for module in model.modules():      # ... without dropout, so both devices compute alike
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = 0.0
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
             resident = ResidentBatches(data, device)
             steps = []
@@ -133,14 +139,16 @@ def check_training(torch) -> None:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                steps.append(float(loss))
+                steps.append(float(loss.detach()))
                 if i == 2:
                     break
             losses[device] = steps
         worst = max(abs(a - b) / max(abs(a), 1e-8) for a, b in zip(losses["cpu"], losses["cuda"]))
+        cpu_losses = " ".join(f"{x:.5f}" for x in losses["cpu"])
+        gpu_losses = " ".join(f"{x:.5f}" for x in losses["cuda"])
         report("PASS" if worst <= 1e-3 else "FAIL", "training",
-               f"first 3 losses CPU {[round(x, 5) for x in losses['cpu']]} vs GPU "
-               f"{[round(x, 5) for x in losses['cuda']]}: max relative difference {worst:.2e} (<= 1e-3)")
+               f"first 3 fp32 losses, CPU {cpu_losses} / GPU {gpu_losses}: max relative difference "
+               f"{worst:.2e} (<= 1e-3)")
         torch.manual_seed(0)
         model = build_model(cfg).cuda()
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -153,7 +161,7 @@ GPU_POLICY_SNAKEFILE = textwrap.dedent('''
     rule all:
         input: ["a.txt", "b.txt"]
     rule claim:
-        output: "{name}.txt"
+        output: "{{name}}.txt"
         resources: gpu=1
         shell: "{python} -c 'import time; from mcd_core.common.gpus import claim_gpu; print(claim_gpu(), time.time()); time.sleep(3); print(time.time())' > {{output}}"
 ''')
@@ -164,9 +172,9 @@ def check_gpu_policy() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "Snakefile").write_text(GPU_POLICY_SNAKEFILE.format(python=sys.executable))
-        env = {k: v for k, v in __import__("os").environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+        env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
         env["MCD_GPU_LOCK_DIR"] = tmp
-        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
         proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--resources", "gpu=2"],
                               cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
@@ -205,10 +213,11 @@ def check_demo() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.yaml").write_text(json.dumps(config))
         began = time.perf_counter()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
         proc = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                                "--directory", tmp, "--configfile", str(Path(tmp) / "config.yaml"), "--cores", "8",
                                "--resources", "gpu=1", "results/demo/table3.csv"],
-                              capture_output=True, text=True, timeout=540)
+                              capture_output=True, text=True, timeout=540, env=env)
         wall = time.perf_counter() - began
         if proc.returncode != 0:
             report("FAIL", "demo", f"snakemake failed after {wall:.0f} s: {proc.stderr[-400:]}")
