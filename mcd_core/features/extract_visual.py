@@ -24,6 +24,7 @@ from tqdm import tqdm
 from mcd_core.features.backbones.visual import STREAM_PATCH, STREAM_POOLED, create_visual_backbone
 from mcd_core.features.backbones.weights import get_source
 from mcd_core.common.device import autocast, choose_device
+from mcd_core.common.workers import ExitWithParent
 from mcd_core.media.frames_shard import FramesShard, read_frames_shard
 from mcd_core.features.merge import failures_path
 from mcd_core.media.shardrun import ON_ERROR_CHOICES, Failure, VideoError, write_failures
@@ -124,7 +125,8 @@ def _run_model(job: VisualJob, model, preprocess, streams: dict[str, np.ndarray]
                seconds: int, device: torch.device) -> dict[int, str]:
     """Fill `streams` ([n, T, ...] buffers) in place; returns decode errors by video row."""
     loader = DataLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
-                        num_workers=job.workers, collate_fn=_collate, worker_init_fn=_worker_init,
+                        num_workers=job.workers, collate_fn=_collate,
+                        worker_init_fn=ExitWithParent(_worker_init),
                         pin_memory=device.type == "cuda", persistent_workers=False)
     bad: dict[int, str] = {}
     with torch.inference_mode(), tqdm(total=len(paths), desc=f"{STAGE} {job.backbone}", unit="frame",
