@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from mcd_core.features.backbones.visual import STREAM_PATCH, STREAM_POOLED, create_visual_backbone
 from mcd_core.features.backbones.weights import get_source
+from mcd_core.common.atomic import remove_path
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.common.workers import ExitWithParent
 from mcd_core.media.frames_shard import FramesShard, read_frames_shard
@@ -154,6 +155,7 @@ def extract_visual(job: VisualJob) -> bool:
         raise ExtractError(f"batch size must be >= 1 and workers >= 0, got {job.batch_size}, {job.workers}")
     if not job.force and outputs_complete(job):
         return False
+    remove_path(failures_path(job.out))  # an earlier, killed attempt's list must not outlive it
     shard = read_frames_shard(job.frames)
     device = choose_device(job.device)
     autocast(device, job.precision)  # reject an impossible precision before the slow model build
