@@ -33,11 +33,11 @@ from tqdm import tqdm
 
 from mcd_core.common.atomic import remove_path, write_json, write_text
 from mcd_core.common.device import choose_device
+from mcd_core.common.workers import ExitWithParent
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
 from mcd_core.models import ConfigError, ModelConfig, build_model
 from mcd_core.models.common.losses import total_loss
-from mcd_core.common.workers import ExitWithParent
 from mcd_core.scoring.checkpoint import read_checkpoint, write_checkpoint
 from mcd_core.scoring.predict import accuracy, predict_answers, to_device
 from mcd_core.training.config import TrainConfig
@@ -129,13 +129,13 @@ def _resumable(out_dir: Path, config: dict[str, Any], device: torch.device) -> d
 
 def _choose_threads(requested: int | None, ckpt: dict[str, Any] | None) -> int:
     """The CPU thread count: as asked, else the one the resumed run began with, else torch's."""
+    if requested is not None and requested < 1:
+        raise ConfigError(f"threads must be >= 1, got {requested}")
     recorded = int(ckpt["threads"]) if ckpt is not None and ckpt.get("threads") else None
     if requested is not None and recorded is not None and requested != recorded:
         log.warning("resuming with %d threads where the run began with %d: CPU results may differ "
                     "from an uninterrupted run in the last bits", requested, recorded)
     threads = requested or recorded or torch.get_num_threads()
-    if threads < 1:
-        raise ConfigError(f"threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)
     return threads
 

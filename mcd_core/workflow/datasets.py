@@ -78,7 +78,12 @@ def load_split(fmt: str, path: str | os.PathLike) -> AnnotationSet:
         raise AnnotationError(f"{path}: annotation file not found") from None
     key = (fmt, str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _LOADED:
-        annotations = get_format(fmt).load(path)
+        try:
+            annotations = get_format(fmt).load(path)
+        except AnnotationError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:  # a plugin format's own error: one line too
+            raise AnnotationError(f"{path}: {type(exc).__name__}: {exc}") from None
         for q in annotations.questions:  # the format checked its records; this holds for any format
             problem = video_id_problem(q.video_id)
             if problem:
