@@ -100,17 +100,24 @@ def test_missing_real_dataset_says_what_to_put_where(tmp_path):
     assert "resources/music_avqa/json_update/avqa-train.json" in message
 
 
+def record(qid, video_id):
+    return {"video_id": video_id, "question_id": qid, "type": '["Audio", "Counting"]',
+            "question_content": "How many instruments are sounding?", "templ_values": "[]",
+            "question_deleted": 0, "anser": "two"}
+
+
 def test_video_ids_come_from_all_splits(tmp_path):
     for split, ids in {"train": ["b", "a"], "val": ["c"], "test": ["a", "d"]}.items():
-        (tmp_path / f"{split}.json").write_text(json.dumps([{"video_id": v} for v in ids]))
+        (tmp_path / f"{split}.json").write_text(json.dumps([record(i, v) for i, v in enumerate(ids)]))
     ids = pipeline.annotation_video_ids([str(tmp_path / f"{s}.json") for s in ("train", "val", "test")])
     assert ids == ["a", "b", "c", "d"]
 
 
 def test_malformed_annotation_file_is_named(tmp_path):
     bad = tmp_path / "avqa-train.json"
-    bad.write_text("[{\"video_id\": \"1\"}, {\"question_id\": 3}]")
-    with pytest.raises(pipeline.DatasetNotReadyError, match=r"avqa-train.json: record 1 has no 'video_id'"):
+    bad.write_text(json.dumps([record(1, "1"), {"question_id": 3}]))
+    with pytest.raises(pipeline.AnnotationError,
+                       match=r"avqa-train.json: record 1 \(question_id 3\): missing field\(s\) 'video_id'"):
         pipeline.annotation_video_ids([str(bad)])
 
 

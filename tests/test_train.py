@@ -48,7 +48,7 @@ def _train(files, out, epochs=3, resume=False, **kw):
 
 
 def _weights(path):
-    return torch.load(path, weights_only=False)["model"]
+    return torch.load(path, weights_only=True)["model"]
 
 
 def test_same_seed_same_weights_and_artifacts(files, tmp_path):
@@ -115,7 +115,7 @@ def test_cli_train_then_predict(files, tmp_path, capsys):
     rows = list(csv.DictReader(pred.open()))
     assert list(rows[0]) == ["question_id", "video_id", "type", "answer", "prediction", "correct"]
     assert len(rows) == 16 and all(r["correct"] == str(int(r["answer"] == r["prediction"])) for r in rows)
-    best_acc = torch.load(out / "best.pt", weights_only=False)["val_acc"]
+    best_acc = torch.load(out / "best.pt", weights_only=True)["val_acc"]
     assert 100.0 * sum(r["correct"] == "1" for r in rows) / len(rows) == pytest.approx(best_acc)
     # bad input: one line naming the field
     assert main(["train", *common, "--set", "n_blockz=2"]) == 2

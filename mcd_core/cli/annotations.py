@@ -78,11 +78,15 @@ def run_score(args: argparse.Namespace) -> int:
 def run_table(args: argparse.Namespace) -> int:
     from mcd_core.common.atomic import write_text
     from mcd_core.data.formats import get_format
-    from mcd_core.scoring.tables import read_score_table, stack_tables, table_csv, table_markdown
+    from mcd_core.scoring.tables import (read_score_table, split_notes, stack_tables, table_csv,
+                                         table_markdown)
 
-    taxonomy = get_format(args.format).taxonomy
-    table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows], notes=args.note,
-                         taxonomy=taxonomy)
+    fmt = get_format(args.format)
+    taxonomy = fmt.taxonomy
+    splits = {name: fmt.load(path) for name in ("train", "val", "test")
+              if (path := getattr(args, name)) is not None}
+    table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows],
+                         notes=[*args.note, *split_notes(splits)], taxonomy=taxonomy)
     write_text(args.out, table_csv(table))
     write_text(args.md, table_markdown(table, args.title, taxonomy))
     print(table_csv(table), end="")
@@ -134,5 +138,8 @@ def register(subparsers) -> None:
     p.add_argument("--md", required=True, help="markdown table to write")
     p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
     p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
+    for split in ("train", "val", "test"):
+        p.add_argument(f"--{split}", help=f"{split} annotations: notes on question ids shared by "
+                                          f"splits{' and test answers unseen in training' if split != 'val' else ''}")
     add_format_argument(p)
     p.set_defaults(func=run_table)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from mcd_core.common.atomic import write_text
-
-
 def _shard_ids(args) -> int:
-    if not args.ids:
-        raise ValueError("shard-ids needs at least one video id")
-    write_text(args.out, "".join(f"{v}\n" for v in args.ids))
+    from mcd_core.media.shardrun import write_shard_list
+
+    write_shard_list(args.out, args.ids)
     return 0
 
 

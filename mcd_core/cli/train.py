@@ -22,7 +22,8 @@ def run_train(args: argparse.Namespace) -> int:
     train_cfg = resolve_train_config(args.variant, flags, train_overrides)
     files = RunFiles(train=args.train, val=args.val, vocab=args.vocab, audio=args.audio, visual=args.visual,
                      test=args.test, format=args.format)
-    result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume)
+    result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume,
+                              threads=args.threads)
     verb = "already finished" if result.skipped else "finished"
     log.info("%s %s: best epoch %d, val accuracy %.2f %%", verb, args.out_dir, result.best_epoch,
              result.best_val_acc)
@@ -58,7 +59,12 @@ def register(subparsers) -> None:
     p.add_argument("--stride", type=int, help="use every N-th second of the features")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
-    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT_DIR/last.pt when it was written with the same config and "
+                        "inputs (else train afresh); rewrites best.pt, metrics.csv and curves.png first")
+    p.add_argument("--threads", type=int,
+                   help="CPU threads (default: those the resumed run began with, else torch's default; "
+                        "CPU results are bit-identical only at the same count)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a field of the variant's model config or of TrainConfig (repeatable)")
     add_format_argument(p)

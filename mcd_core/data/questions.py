@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from mcd_core.common.ids import video_id_problem  # noqa: F401  (the check every format applies)
+
 
 class AnnotationError(ValueError):
     """An annotation file is unreadable or a record in it is malformed."""
@@ -80,6 +82,15 @@ def read_json_records(path: str | os.PathLike) -> list:
         raise AnnotationError(f"{path}: expected a JSON list of question records, "
                               f"got {type(records).__name__}")
     return records
+
+
+def cross_split_duplicates(splits: dict[str, "AnnotationSet"]) -> dict[int, list[str]]:
+    """Question ids found in more than one split -> the names of those splits, in split order."""
+    where: dict[int, list[str]] = {}
+    for name, split in splits.items():
+        for qid in dict.fromkeys(q.question_id for q in split.questions):
+            where.setdefault(qid, []).append(name)
+    return {qid: names for qid, names in sorted(where.items()) if len(names) > 1}
 
 
 def find_duplicates(questions: Iterable[Question]) -> dict[int, list[str]]:

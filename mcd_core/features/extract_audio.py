@@ -22,6 +22,7 @@ from tqdm import tqdm
 from mcd_core.media.audio import SAMPLE_RATE, decode_audio, read_wav
 from mcd_core.features.logmel import LogmelSpec, logmel_patches
 from mcd_core.features.backbones.audio import create_audio_backbone, get_audio_entry
+from mcd_core.common.atomic import remove_path
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.media.frames import decode_frames
 from mcd_core.media.shards import read_manifest
@@ -136,6 +137,7 @@ def extract_audio(job: AudioJob) -> bool:
     if outputs_complete(job, preprocessing, info):
         log.info("%s is complete; skipping", job.out)
         return False
+    remove_path(failures_path(job.out))  # an earlier, killed attempt's list must not outlive it
     model = model.to(device)
     n, seconds = len(data.video_ids), data.seconds
     features = np.zeros((n, seconds, spec.dim), np.float32)

@@ -25,7 +25,9 @@ from tqdm import tqdm
 
 from mcd_core.features.backbones.visual import STREAM_PATCH, STREAM_POOLED, create_visual_backbone
 from mcd_core.features.backbones.weights import get_source
+from mcd_core.common.atomic import remove_path
 from mcd_core.common.device import autocast, choose_device
+from mcd_core.common.workers import ExitWithParent
 from mcd_core.media.frames_shard import FramesShard, read_frames_shard
 from mcd_core.features.merge import failures_path
 from mcd_core.media.shardrun import ON_ERROR_CHOICES, Failure, VideoError, write_failures
@@ -127,7 +129,8 @@ def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter],
     """Write each video's rows to `writers` as soon as its `seconds` frames are done (only the
     videos a batch spans are held in memory); returns decode errors by video row (rows dropped)."""
     loader = DataLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
-                        num_workers=job.workers, collate_fn=_collate, worker_init_fn=_worker_init,
+                        num_workers=job.workers, collate_fn=_collate,
+                        worker_init_fn=ExitWithParent(_worker_init),
                         pin_memory=device.type == "cuda", persistent_workers=False)
     bad: dict[int, str] = {}
     pending: dict[int, dict[str, np.ndarray]] = {}   # row -> stream -> (T, ...) being filled
@@ -171,6 +174,7 @@ def extract_visual(job: VisualJob) -> bool:
         raise ExtractError(f"batch size must be >= 1 and workers >= 0, got {job.batch_size}, {job.workers}")
     if not job.force and outputs_complete(job):
         return False
+    remove_path(failures_path(job.out))  # an earlier, killed attempt's list must not outlive it
     shard = read_frames_shard(job.frames)
     device = choose_device(job.device)
     autocast(device, job.precision)  # reject an impossible precision before the slow model build

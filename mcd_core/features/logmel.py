@@ -110,6 +110,7 @@ def logmel_shard(audio_dir: str | os.PathLike, out: str | os.PathLike,
     from mcd_core.media.shards import read_manifest
     from mcd_core.features.merge import failures_path
     from mcd_core.features.store import StoreError, StoreMeta, open_store, write_store
+    from mcd_core.common.atomic import remove_path
 
     audio_dir, out = Path(audio_dir), Path(out)
     manifest = read_manifest(audio_dir)
@@ -125,6 +126,7 @@ def logmel_shard(audio_dir: str | os.PathLike, out: str | os.PathLike,
             return out
         except StoreError as exc:
             log.info("redoing %s: %s", out, exc)
+    remove_path(failures_path(out))  # an earlier, killed attempt's list must not outlive it
     video_ids = list(manifest["videos"])
     features = np.zeros((len(video_ids), seconds, spec.frames, spec.n_mels), np.float32)
     for row, video_id in enumerate(video_ids):

@@ -7,14 +7,17 @@ at any stage so far (`{video_id, stage, error}`). `merge_shards` concatenates fi
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
 from mcd_core.common.atomic import remove_path, write_json
-from mcd_core.media.shardrun import Failure, read_failures
-from mcd_core.features.store import merge_stores
+from mcd_core.media.shardrun import Failure, failure_dict, read_failures, warn_if_all_failed
+from mcd_core.features.store import merge_stores, open_store
+
+log = logging.getLogger(__name__)
 
 
 class MergeError(RuntimeError):
@@ -33,7 +36,8 @@ def merge_shards(parts: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
     """Merge shard stores into `out` and write every part's failures, in part order, beside it.
 
     The list is written before the store and removed again if the merge fails, so a finished
-    store always has its list and a failed merge leaves nothing behind.
+    store always has its list and a failed merge leaves nothing behind. The failures of a shard in
+    which every video failed carry `whole_shard` (its name), for the table's notes, and are warned of.
     """
     parts = [Path(p) for p in parts]
     seen: set[Path] = set()
@@ -44,9 +48,15 @@ def merge_shards(parts: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
         if not failures_path(part).is_file():
             raise MergeError(f"{part}: its failure list {failures_path(part)} is missing; "
                              f"re-run the stage that wrote this shard")
-    failures = [f for part in parts for f in read_failures(failures_path(part))]
+    failures = []
+    for part in parts:
+        lost = read_failures(failures_path(part))
+        shard = part.name[: -len(".zarr")] if part.name.endswith(".zarr") else part.name
+        if warn_if_all_failed(log, f"merge: {part}", len(open_store(part)), lost):
+            lost = [dataclasses.replace(f, whole_shard=shard) for f in lost]
+        failures += lost
     target = failures_path(out)
-    write_json(target, [asdict(f) for f in failures])
+    write_json(target, [failure_dict(f) for f in failures])
     try:
         merged = merge_stores(parts, out)
     except BaseException:

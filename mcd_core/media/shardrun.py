@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 from tqdm import tqdm
 
-from mcd_core.common.atomic import write_json
+from mcd_core.common.atomic import write_json, write_text
+from mcd_core.common.ids import video_id_problem
 
 T = TypeVar("T")
 ON_ERROR_CHOICES = ("stop", "skip")
@@ -31,6 +32,21 @@ class Failure:
     video_id: str
     stage: str
     error: str
+    whole_shard: str | None = None  # set by `mcd merge` when every video of this shard failed
+
+
+def failure_dict(failure: Failure) -> dict:
+    """A failure as written to a list: the optional `whole_shard` only when set."""
+    return {k: v for k, v in asdict(failure).items() if k != "whole_shard" or v is not None}
+
+
+def warn_if_all_failed(log, where: str, n_videos: int, failures: Sequence[Failure]) -> bool:
+    """Log a warning when every video of a shard failed (an empty output is not a quiet success)."""
+    if n_videos == 0 and failures:
+        log.warning("%s: every one of its %d videos failed (first: %s: %s); its output holds no video",
+                    where, len(failures), failures[0].video_id, failures[0].error.splitlines()[0][:200])
+        return True
+    return False
 
 
 def read_ids(path: str | os.PathLike) -> list[str]:
@@ -41,9 +57,27 @@ def read_ids(path: str | os.PathLike) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def check_video_id(video_id: str) -> str:
+    """`video_id` when it can name a file in the videos folder; VideoError otherwise."""
+    problem = video_id_problem(video_id)
+    if problem:
+        raise VideoError(f"video id {video_id!r} {problem}; it cannot name a file in the videos folder")
+    return video_id
+
+
+def write_shard_list(path: str | os.PathLike, video_ids: Sequence[str], log: str | os.PathLike | None = None) -> None:
+    """The shard list `path`: one checked video id a line (the format `read_ids` reads)."""
+    if not video_ids:
+        raise VideoError(f"shard list {path}: no video ids")
+    write_text(path, "".join(f"{check_video_id(v)}\n" for v in video_ids))
+    if log is not None:
+        write_text(log, f"wrote {path}: {len(video_ids)} video ids\n")
+
+
 def find_video(videos_dir: str | os.PathLike, video_id: str) -> Path:
     """The file of `video_id` in `videos_dir`, whatever its container extension."""
     videos_dir = Path(videos_dir)
+    check_video_id(video_id)
     for ext in VIDEO_EXTENSIONS:
         candidate = videos_dir / f"{video_id}{ext}"
         if candidate.is_file():
@@ -71,7 +105,7 @@ def run_over_videos(video_ids: Sequence[str], work: Callable[[str], T], stage: s
 
 
 def write_failures(path: str | os.PathLike, failures: Iterable[Failure]) -> None:
-    write_json(path, [asdict(f) for f in failures])
+    write_json(path, [failure_dict(f) for f in failures])
 
 
 def read_failures(path: str | os.PathLike) -> list[Failure]:

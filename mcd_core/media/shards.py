@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from mcd_core.common.atomic import atomic_path, write_json
 from mcd_core.media.audio import SAMPLE_RATE, decode_audio, write_wav
 from mcd_core.media.frames import decode_frames
-from mcd_core.media.shardrun import Failure, find_video, run_over_videos
+from mcd_core.media.shardrun import Failure, find_video, run_over_videos, warn_if_all_failed
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def _run_shard(stage: str, out: str | os.PathLike, video_ids: Sequence[str], sec
         write_json(tmp / MANIFEST, manifest)
     for failure in failures:
         log.warning("%s: left out %s: %s", stage, failure.video_id, failure.error)
+    warn_if_all_failed(log, f"{stage} {out}", len(results), failures)
     return manifest
 
 

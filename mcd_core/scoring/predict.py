@@ -18,12 +18,10 @@ from mcd_core.data.resident import ResidentBatches
 from mcd_core.data.vocab import Vocab
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.models import ConfigError, build_model, config_from_dict
+from mcd_core.scoring.checkpoint import CheckpointError, read_checkpoint
+from mcd_core.common.workers import ExitWithParent
 
 PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction", "correct")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable, or does not fit the given vocabulary."""
 
 
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
@@ -36,7 +34,7 @@ def eval_batches(data: AVQADataset | ResidentBatches, batch_size: int, workers: 
     if isinstance(data, ResidentBatches):
         return data.batches(batch_size)
     return DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers,
-                      pin_memory=device.type == "cuda")
+                      pin_memory=device.type == "cuda", worker_init_fn=ExitWithParent())
 
 
 @torch.no_grad()
@@ -72,15 +70,15 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     """(model in eval mode, its config, the checkpoint dict) from a best.pt / last.pt file; the
     config class is the one of the architecture named in the checkpoint."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; run `mcd train` first")
+    ckpt = read_checkpoint(path, device)
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=False)
         cfg = config_from_dict(ckpt["architecture"], ckpt["model_config"])
         model = build_model(cfg).to(device)
         model.load_state_dict(ckpt["model"])
-    except (KeyError, RuntimeError, EOFError, ConfigError) as exc:
-        raise CheckpointError(f"{path}: not a usable MCD checkpoint ({exc})") from exc
+    except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
+        raise CheckpointError(f"{path}: not a usable MCD checkpoint ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}); use the best.pt or "
+                              f"last.pt of an `mcd train` run") from None
     model.eval()
     return model, cfg, ckpt
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from mcd_core.common.atomic import write_text
 from mcd_core.data.formats.base import Taxonomy
-from mcd_core.data.questions import AnnotationSet, Question, filter_by_videos
+from mcd_core.data.questions import AnnotationSet, Question, cross_split_duplicates, filter_by_videos
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY, ScoreResult, score
 
 if TYPE_CHECKING:
@@ -99,6 +99,17 @@ def read_failed_videos(path: str | os.PathLike) -> set[str]:
             raise TableError(f"{path}: failure {i} has no string field 'video_id': {entry!r}")
         videos.add(entry["video_id"])
     return videos
+
+
+def read_failed_shards(path: str | os.PathLike) -> dict[str, int]:
+    """Shards in which every video failed (`whole_shard` of a merged failures list) -> their count."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = data["failures"] if isinstance(data, dict) else data
+    shards: dict[str, int] = {}
+    for entry in data:
+        if isinstance(entry, dict) and entry.get("whole_shard"):
+            shards[entry["whole_shard"]] = shards.get(entry["whole_shard"], 0) + 1
+    return shards
 
 
 # -- score tables ----------------------------------------------------------------------------
@@ -209,6 +220,25 @@ def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQ
     return "\n".join(lines)
 
 
+# -- notes on the splits of a dataset -----------------------------------------------------------
+def split_notes(splits: Mapping[str, AnnotationSet]) -> list[str]:
+    """Table notes on a dataset's splits (`train`, `val`, `test`): question ids shared by splits,
+    and test questions whose answer no training question has (no classifier can predict them)."""
+    notes = []
+    shared = cross_split_duplicates(dict(splits))
+    if shared:
+        shown = ", ".join(f"{qid} ({'/'.join(names)})" for qid, names in list(shared.items())[:3])
+        notes.append(f"{len(shared)} question ids occur in more than one split, e.g. {shown}")
+    if "train" in splits and "test" in splits:
+        seen = {q.answer for q in splits["train"].questions}
+        unseen = [q for q in splits["test"].questions if q.answer not in seen]
+        if unseen:
+            examples = ", ".join(repr(a) for a in sorted({q.answer for q in unseen})[:3])
+            notes.append(f"{len(unseen)} of {len(splits['test'])} test questions have an answer never "
+                         f"seen in training (e.g. {examples}): they are scored wrong")
+    return notes
+
+
 # -- scoring one predictions file --------------------------------------------------------------
 def score_predictions(annotations: AnnotationSet, predictions_path: str | os.PathLike, name: str,
                       meta: Mapping[str, str], failure_manifests: Sequence[str | os.PathLike] = (),
@@ -225,12 +255,17 @@ def score_predictions(annotations: AnnotationSet, predictions_path: str | os.Pat
         raise TableError(f"{predictions_path}: {len(unknown)} question_id(s) not in {annotations.path}, "
                          f"e.g. {unknown[:5]}")
     failed: set[str] = set()
+    whole: dict[str, tuple[int, list[str]]] = {}
     for manifest in failure_manifests:
         failed |= read_failed_videos(manifest)
+        for shard, count in read_failed_shards(manifest).items():
+            n, where = whole.get(shard, (0, []))
+            whole[shard] = (max(n, count), [*where, f"{Path(manifest).parent.name}/{Path(manifest).name}"])
     questions, dropped = filter_by_videos(annotations.questions, annotations.video_ids - failed)
     result = score(questions, predictions, vocab, taxonomy)
 
-    notes = []
+    notes = [f"every video of {shard} failed extraction ({n} videos; {', '.join(where)})"
+             for shard, (n, where) in sorted(whole.items())]
     if dropped:
         notes.append(f"{len({q.video_id for q in dropped})} videos / {len(dropped)} questions left out "
                      f"(extraction failures)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,9 +28,27 @@ class RunFiles:
     format: str = "music_avqa"    # dataset format of the annotation files
 
 
+def content_fingerprint(path: Path) -> str:
+    """sha256 of a file's bytes; of a folder (a Zarr store), of its files' names, sizes and
+    modification times: it changes whenever the store is rewritten, without reading gigabytes."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for root, _, names in sorted(os.walk(path)):
+            for name in sorted(names):
+                stat = (Path(root) / name).stat()
+                rel = (Path(root) / name).relative_to(path).as_posix()
+                digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return "files:" + digest.hexdigest()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
 def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_cfg: TrainConfig,
                      model_overrides: dict[str, str] | None = None, resume: bool = False,
-                     on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
+                     on_epoch_end: Callable[[int], None] | None = None,
+                     threads: int | None = None) -> TrainResult:
     vocab = Vocab.load(files.vocab)
     dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
             for role, path in (("audio", files.audio), ("visual", files.visual)) if path is not None}
@@ -48,7 +68,9 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
         raise ConfigError(f"{files.val}: no validation question has its video in the feature stores")
     inputs = {"variant": variant, **{k: (str(v) if v is not None else None)
                                      for k, v in dataclasses.asdict(files).items()},
+              "content": {k: content_fingerprint(Path(v)) for k, v in dataclasses.asdict(files).items()
+                          if k != "format" and v is not None},
               "stores": attrs, "dropped_questions": {"train": train_set.dropped, "val": val_set.dropped,
                                                      "test": test_set.dropped if test_set else None}}
     return train(model_cfg, train_cfg, train_set, val_set, vocab, out_dir, test_set=test_set,
-                 resume=resume, inputs=inputs, on_epoch_end=on_epoch_end)
+                 resume=resume, inputs=inputs, on_epoch_end=on_epoch_end, threads=threads)

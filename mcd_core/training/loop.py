@@ -1,9 +1,17 @@
 """Training: Adam + StepLR, per-epoch checkpoints that resume bit-exactly, best-on-val selection.
 
 A run directory holds `config.json`, `last.pt` (everything needed to resume: model, optimizer,
-scheduler, epoch, metric history, RNG states of torch/numpy/python and of the shuffling generator),
-`best.pt` (weights of the epoch with the best validation accuracy), `metrics.csv`, `curves.png`,
-`tb/` (TensorBoard) and, once all epochs are done, `final.json`. Every file is written atomically.
+scheduler, epoch, metric history, RNG states of torch/numpy/python and of the shuffling generator,
+the thread count, and the content of best.pt), `best.pt` (weights of the epoch with the best
+validation accuracy), `metrics.csv`, `curves.png`, `tb/` (TensorBoard) and, once all epochs are
+done, `final.json`. Every file is written atomically, and checkpoints hold only tensors and plain
+data (read with weights_only=True).
+
+Resuming (`resume=True`) continues `last.pt` only when it was written with the same config (model,
+training recipe, input files and their content); otherwise the run starts afresh. It first rewrites
+best.pt, metrics.csv and curves.png from last.pt, so that a run whose outputs were deleted (as
+Snakemake does after a killed job) gets all of them back, and it uses the thread count the run
+began with (CPU results are bit-identical only at the same count).
 """
 
 from __future__ import annotations
@@ -22,12 +30,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mcd_core.common.atomic import atomic_path, write_json, write_text
+from mcd_core.common.atomic import remove_path, write_json, write_text
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
 from mcd_core.models import ConfigError, ModelConfig, build_model
 from mcd_core.models.common.losses import total_loss
+from mcd_core.scoring.checkpoint import read_checkpoint, write_checkpoint
 from mcd_core.scoring.predict import accuracy, predict_answers, to_device
 from mcd_core.training.batches import model_precision, place, train_batches
 from mcd_core.training.config import TrainConfig
@@ -51,25 +60,28 @@ def seed_everything(seed: int) -> None:
 
 
 def _rng_state(generator: torch.Generator) -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-             "loader": generator.get_state()}
+    """Every RNG state as tensors, ints, floats and lists (loadable with weights_only=True)."""
+    version, internal, gauss = random.getstate()
+    kind, key, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": [version, list(internal), gauss],
+             "numpy": {"kind": str(kind), "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+             "torch": torch.get_rng_state(), "loader": generator.get_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    np_state = state["numpy"]
+    np.random.set_state((np_state["kind"], np_state["key"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     generator.set_state(state["loader"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _save(obj: dict[str, Any], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def run_config(model_cfg: ModelConfig, train_cfg: TrainConfig, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -77,12 +89,62 @@ def run_config(model_cfg: ModelConfig, train_cfg: TrainConfig, inputs: dict[str,
     return {"architecture": model_cfg.architecture, "model": model_cfg.to_dict(), "train": dataclasses.asdict(train_cfg), "inputs": inputs}
 
 
+# The files a finished run has; the train rule declares the first three as its outputs.
+OUTPUTS = ("best.pt", "metrics.csv", "curves.png", "final.json")
+# What a fresh start removes: the files of an earlier run with another config.
+RUN_FILES = ("last.pt", *OUTPUTS)
+
+
 def is_finished(out_dir: Path, config: dict[str, Any]) -> bool:
     try:
-        return ((out_dir / "final.json").is_file() and (out_dir / "best.pt").is_file()
+        return (all((out_dir / name).is_file() for name in OUTPUTS)
                 and json.loads((out_dir / "config.json").read_text()) == json.loads(json.dumps(config)))
     except (OSError, json.JSONDecodeError):
         return False
+
+
+def config_differences(old: Any, new: Any, where: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts (for the message of a fresh start)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for key in sorted(set(old) | set(new), key=str)
+                for d in config_differences(old.get(key), new.get(key), f"{where}.{key}" if where else str(key))]
+    return [] if old == new else [where or "(all)"]
+
+
+def _resumable(out_dir: Path, config: dict[str, Any], device: torch.device) -> dict[str, Any] | None:
+    """last.pt when it continues this very config; None (start afresh) otherwise."""
+    last = out_dir / "last.pt"
+    if not last.is_file():
+        return None
+    ckpt = read_checkpoint(last, device, remedy="delete it (or its run folder) to train from scratch")
+    wanted = json.loads(json.dumps(config))
+    if ckpt.get("config") != wanted or "best" not in ckpt:
+        changed = config_differences(ckpt.get("config"), wanted) if "best" in ckpt else ["checkpoint format"]
+        log.warning("%s was written with another config (changed: %s); training afresh", last,
+                    ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
+        return None
+    return ckpt
+
+
+def _choose_threads(requested: int | None, ckpt: dict[str, Any] | None) -> int:
+    """The CPU thread count: as asked, else the one the resumed run began with, else torch's."""
+    if requested is not None and requested < 1:
+        raise ConfigError(f"threads must be >= 1, got {requested}")
+    recorded = int(ckpt["threads"]) if ckpt is not None and ckpt.get("threads") else None
+    if requested is not None and recorded is not None and requested != recorded:
+        log.warning("resuming with %d threads where the run began with %d: CPU results may differ "
+                    "from an uninterrupted run in the last bits", requested, recorded)
+    threads = requested or recorded or torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _write_outputs(out_dir: Path, history: list[dict[str, Any]], best: dict[str, Any] | None) -> None:
+    """best.pt, metrics.csv and curves.png as of the last finished epoch."""
+    if best is not None:
+        write_checkpoint(best, out_dir / "best.pt")
+    write_text(out_dir / "metrics.csv", metrics_csv(history))
+    plot_curves(history, out_dir / "curves.png")
 
 
 def _train_epoch(model, loader, optimizer, device, precision: str, desc: str) -> dict[str, float]:
@@ -111,9 +173,11 @@ def _train_epoch(model, loader, optimizer, device, precision: str, desc: str) ->
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset, val_set: AVQADataset,
           vocab: Vocab, out_dir: str | Path, test_set: AVQADataset | None = None, resume: bool = False,
-          inputs: dict[str, Any] | None = None,
-          on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
-    """Train `model_cfg` and keep the epoch with the best validation accuracy as best.pt."""
+          inputs: dict[str, Any] | None = None, on_epoch_end: Callable[[int], None] | None = None,
+          threads: int | None = None) -> TrainResult:
+    """Train `model_cfg` and keep the epoch with the best validation accuracy as best.pt.
+
+    `threads`: CPU threads (None: those the resumed run began with, else torch's current count)."""
     out_dir = Path(out_dir)
     config = run_config(model_cfg, train_cfg, inputs or {})
     if is_finished(out_dir, config):
@@ -126,28 +190,29 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
     device = choose_device(train_cfg.device)
     if device.type == "cpu" and train_cfg.flush_denormal:
         torch.set_flush_denormal(True)
+    ckpt = _resumable(out_dir, config, device) if resume else None
+    threads = _choose_threads(threads, ckpt)
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=train_cfg.lr_step, gamma=train_cfg.lr_gamma)
     generator = torch.Generator().manual_seed(train_cfg.seed)
     history: list[dict[str, Any]] = []
-    best_epoch, best_acc, start = 0, -math.inf, 0
+    best_epoch, best_acc, start, best = 0, -math.inf, 0, None
 
-    last = out_dir / "last.pt"
-    if resume and last.is_file():
-        ckpt = torch.load(last, map_location=device, weights_only=False)
-        if ckpt["config"] != json.loads(json.dumps(config)):
-            raise ConfigError(f"{last} was written with another config; start a fresh --out-dir "
-                              f"or drop --resume")
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         history, start = ckpt["history"], ckpt["epoch"]
-        best_epoch, best_acc = ckpt["best_epoch"], ckpt["best_val_acc"]
+        best_epoch, best_acc, best = ckpt["best_epoch"], ckpt["best_val_acc"], ckpt["best"]
         _set_rng_state(ckpt["rng"], generator)
-        log.info("resuming %s after epoch %d", out_dir, start)
-    (out_dir / "final.json").unlink(missing_ok=True)  # a finished earlier run with another config
+        _write_outputs(out_dir, history, best)  # the outputs a killed job lost, as of last.pt
+        log.info("resuming %s after epoch %d with %d threads", out_dir, start, threads)
+    else:
+        for name in RUN_FILES:  # an earlier run with another config, or none at all
+            (out_dir / name).unlink(missing_ok=True)
+        remove_path(out_dir / "tb")
     write_json(out_dir / "config.json", config)
 
     from torch.utils.tensorboard import SummaryWriter
@@ -179,22 +244,24 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                     writer.add_scalar(key, row[key], epoch)
             if val_acc > best_acc:
                 best_epoch, best_acc = epoch, val_acc
-                _save({"model": model.state_dict(), "architecture": model_cfg.architecture,
-                       "model_config": model_cfg.to_dict(),
-                       "train_config": dataclasses.asdict(train_cfg), "answers": list(vocab.answers),
-                       "epoch": epoch, "val_acc": val_acc}, out_dir / "best.pt")
-            _save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                   "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
-                   "best_epoch": best_epoch, "best_val_acc": best_acc, "config": json.loads(json.dumps(config)),
-                   "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
-                   "answers": list(vocab.answers), "rng": _rng_state(generator)}, last)
+                best = {"model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                        "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
+                        "train_config": dataclasses.asdict(train_cfg), "answers": list(vocab.answers),
+                        "epoch": epoch, "val_acc": val_acc, "threads": threads}
+                write_checkpoint(best, out_dir / "best.pt")
+            write_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                              "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
+                              "best_epoch": best_epoch, "best_val_acc": best_acc, "best": best,
+                              "config": json.loads(json.dumps(config)), "threads": threads,
+                              "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
+                              "answers": list(vocab.answers), "rng": _rng_state(generator)},
+                             out_dir / "last.pt")
             write_text(out_dir / "metrics.csv", metrics_csv(history))
             plot_curves(history, out_dir / "curves.png")
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
     finally:
         writer.close()
-    write_json(out_dir / "final.json", {"best_epoch": best_epoch, "best_val_acc": best_acc, "history": history})
+    write_json(out_dir / "final.json", {"best_epoch": best_epoch, "best_val_acc": best_acc, "threads": threads,
+                                        "history": history})
     return TrainResult(out_dir, history, best_epoch, best_acc)
-
-

@@ -7,11 +7,14 @@ config and files modules only at check time).
 
 from mcd_core.workflow.config import (RECIPE_KEYS, SECTIONS, ConfigError, extra_for_variant,
                                       load_schema, validate_config)
+from mcd_core.data.questions import AnnotationError
 from mcd_core.workflow.datasets import (DatasetNotReadyError, DatasetSettings, annotation_video_ids,
-                                        check_dataset_ready, dataset_settings, dataset_video_ids,
-                                        demo_video_ids, make_shards, shard_names)
+                                        check_annotations, check_dataset_ready, dataset_settings,
+                                        dataset_video_ids, datasets_to_check, demo_video_ids,
+                                        make_shards, shard_names)
 
-__all__ = ["RECIPE_KEYS", "SECTIONS", "ConfigError", "DatasetNotReadyError", "DatasetSettings",
-           "annotation_video_ids", "check_dataset_ready", "dataset_settings", "dataset_video_ids",
+__all__ = ["RECIPE_KEYS", "SECTIONS", "AnnotationError", "ConfigError", "DatasetNotReadyError",
+           "DatasetSettings", "annotation_video_ids", "check_annotations", "check_dataset_ready",
+           "datasets_to_check", "dataset_settings", "dataset_video_ids",
            "demo_video_ids", "extra_for_variant", "load_schema", "make_shards", "shard_names",
            "validate_config"]

@@ -1,17 +1,26 @@
-"""Per-dataset settings (global sections merged with the dataset's own), video ids and shards.
+"""Per-dataset settings (global sections merged with the dataset's own), annotation checks, video
+ids and shards.
 
-Used by the Snakefile at parse time, so it imports nothing heavy.
+Used by the Snakefile at parse time, so it imports nothing heavy (the annotation formats are
+torch-free). Every record of every split is read with the dataset's format, so a bad record stops
+the run before any job, naming the file, the record and the field; loads are cached per file
+version, since the Snakefile asks for the video ids of every shard job.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcd_core.data.formats import get_format
+from mcd_core.data.questions import (AnnotationError, AnnotationSet, cross_split_duplicates,
+                                     video_id_problem)
 from mcd_core.workflow.config import SECTIONS, ConfigError
+
+SPLITS = ("train", "val", "test")
 
 
 class DatasetNotReadyError(RuntimeError):
@@ -56,21 +65,75 @@ def demo_video_ids(count: int) -> list[str]:
     return [f"{i:08d}" for i in range(1, count + 1)]
 
 
-def annotation_video_ids(paths: list[str]) -> list[str]:
-    """Sorted union of the video ids referenced by annotation files (only `video_id` is read)."""
-    ids: set[str] = set()
-    for path in paths:
+_LOADED: dict[tuple, AnnotationSet] = {}
+
+
+def load_split(fmt: str, path: str | os.PathLike) -> AnnotationSet:
+    """One annotation file read and checked by its format (cached while the file is unchanged),
+    with every video id checked for use as a file name."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: annotation file not found") from None
+    key = (fmt, str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _LOADED:
         try:
-            records = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DatasetNotReadyError(f"{path}: not valid JSON ({exc})") from exc
-        if not isinstance(records, list):
-            raise DatasetNotReadyError(f"{path}: expected a JSON list of question records")
-        for i, record in enumerate(records):
-            if not isinstance(record, dict) or "video_id" not in record:
-                raise DatasetNotReadyError(f"{path}: record {i} has no 'video_id'")
-            ids.add(str(record["video_id"]))
-    return sorted(ids)
+            annotations = get_format(fmt).load(path)
+        except AnnotationError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:  # a plugin format's own error: one line too
+            raise AnnotationError(f"{path}: {type(exc).__name__}: {exc}") from None
+        for q in annotations.questions:  # the format checked its records; this holds for any format
+            problem = video_id_problem(q.video_id)
+            if problem:
+                raise AnnotationError(f"{path}: question_id {q.question_id!r}: video_id {q.video_id!r} "
+                                      f"{problem}; a video id names a file in the videos folder")
+        _LOADED[key] = annotations
+    return _LOADED[key]
+
+
+def load_splits(ds: "DatasetSettings") -> dict[str, AnnotationSet]:
+    return {split: load_split(ds.format, ds.annotations[split]) for split in SPLITS}
+
+
+def annotation_video_ids(paths: list[str], fmt: str = "music_avqa") -> list[str]:
+    """Sorted union of the video ids of annotation files, every record checked."""
+    return sorted({q.video_id for path in paths for q in load_split(fmt, path).questions})
+
+
+def split_warnings(ds: "DatasetSettings", splits: dict[str, AnnotationSet]) -> list[str]:
+    """What is legal but worth saying about a dataset's splits (question ids shared by splits)."""
+    shared = cross_split_duplicates(splits)
+    if not shared:
+        return []
+    shown = ", ".join(f"{qid} ({'/'.join(names)})" for qid, names in list(shared.items())[:5])
+    return [f"dataset {ds.name!r}: {len(shared)} question id(s) occur in more than one split: {shown}"
+            + (" ..." if len(shared) > 5 else "")]
+
+
+def datasets_to_check(config: dict, workdir: str | os.PathLike = ".") -> list[str]:
+    """Datasets whose annotations are read when the Snakefile is parsed: those built by default
+    (`run`) and those with results on disk. For the latter Snakemake would keep an existing output
+    when an input function fails, so a bad annotation file must stop the run before that."""
+    results = Path(workdir) / "results"
+    return [name for name in sorted(config["datasets"])
+            if name in config.get("run", []) or (results / name).is_dir()]
+
+
+def check_annotations(ds: "DatasetSettings", have_results: bool = False) -> list[str]:
+    """Read every record of every split of `ds` (AnnotationError naming file, record and field);
+    returns warnings. A generated dataset whose files are not written yet is skipped; a missing file
+    of another dataset is an error when it has results, else left to `dataset_video_ids`."""
+    present = [Path(ds.annotations[s]).is_file() for s in SPLITS]
+    if not all(present) and (ds.generator is not None or not have_results):
+        return []
+    if not all(present):
+        missing = [f"{split}: {ds.annotations[split]}" for split, ok in zip(SPLITS, present) if not ok]
+        raise DatasetNotReadyError(
+            f"dataset {ds.name!r} has results, but its annotation file(s) are missing "
+            f"({'; '.join(missing)}): restore them or point datasets.{ds.name}.annotations at them")
+    return split_warnings(ds, load_splits(ds))
 
 
 def check_dataset_ready(ds: DatasetSettings) -> None:
@@ -92,7 +155,7 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     if ds.generator is not None:
         return demo_video_ids(ds.generator["videos"])
     check_dataset_ready(ds)
-    return annotation_video_ids([ds.annotations[s] for s in ("train", "val", "test")])
+    return sorted({q.video_id for split in load_splits(ds).values() for q in split.questions})
 
 
 def make_shards(video_ids: list[str], shard_size: int) -> list[list[str]]:

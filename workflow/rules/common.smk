@@ -5,13 +5,13 @@ envvars:
     "PATH",
 
 import os
-import shlex
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
 from mcd_core import workflow as pipeline
+from mcd_core.media.shardrun import write_shard_list
 
 try:
     CONFIG = pipeline.validate_config(
@@ -44,7 +44,19 @@ def settings(dataset):
 def video_ids(dataset):
     try:
         return pipeline.dataset_video_ids(settings(dataset))
-    except pipeline.DatasetNotReadyError as exc:
+    except (pipeline.DatasetNotReadyError, pipeline.AnnotationError) as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+# Every record of every split, read now, before any job: for the datasets built by default and
+# those with results on disk (where Snakemake would otherwise keep an existing output when an
+# input function fails). Other datasets are read when the DAG first asks for their video ids.
+if workflow.is_main_process:
+    try:
+        for _name in pipeline.datasets_to_check(CONFIG):
+            for _warning in pipeline.check_annotations(settings(_name), Path("results", _name).is_dir()):
+                print(f"Warning: {_warning}", file=sys.stderr)
+    except (pipeline.DatasetNotReadyError, pipeline.AnnotationError) as exc:
         raise WorkflowError(str(exc)) from None
 
 
@@ -87,8 +99,9 @@ def merged_store(dataset, stream):
 
 
 def weights_flags(dataset):
+    """As a list: shell commands quote each item (`{params.weights:q}`)."""
     ex = settings(dataset).extraction
-    return f"--weights {ex['weights']} --seed {ex['seed']}"
+    return ["--weights", ex["weights"], "--seed", str(ex["seed"])]
 
 
 def weights_label(dataset):
@@ -136,13 +149,16 @@ def run_inputs(wildcards):
 
 def train_flags(wildcards):
     """Recipe keys the config sets (unset ones keep the variant's recipe), run settings, and the
-    `extra` overrides that apply to this variant's architecture."""
+    `extra` overrides that apply to this variant's architecture; a list, quoted item by item."""
     tr = settings(wildcards.dataset).training
-    flags = [f"--{key.replace('_', '-')} {tr[key]}" for key in pipeline.RECIPE_KEYS if key in tr]
-    flags.append(f"--device {tr['device']} --workers {tr['workers']}")
-    extra = pipeline.extra_for_variant(tr["extra"], wildcards.variant)
-    flags.extend(f"--set {shlex.quote(item)}" for item in extra)
-    return " ".join(flags)
+    flags = []
+    for key in pipeline.RECIPE_KEYS:
+        if key in tr:
+            flags += [f"--{key.replace('_', '-')}", str(tr[key])]
+    flags += ["--device", tr["device"], "--workers", str(tr["workers"])]
+    for item in pipeline.extra_for_variant(tr["extra"], wildcards.variant):
+        flags += ["--set", item]
+    return flags
 
 
 def dataset_format(wildcards):
@@ -161,7 +177,7 @@ def score_meta(wildcards):
     if "tag" in wildcards.keys():
         meta.update(visual_backbone=ex["visual_backbone"], audio_backbone=ex["audio_backbone"],
                     weights=weights_label(wildcards.dataset), seed=wildcards.seed)
-    return " ".join(f"--meta {shlex.quote(f'{k}={v}')}" for k, v in meta.items())
+    return [item for k, v in meta.items() for item in ("--meta", f"{k}={v}")]
 
 
 def table_rows(wildcards):
@@ -186,7 +202,7 @@ def table_notes(wildcards):
             f"backbones are randomly initialised (extraction.weights = random-init, seed {ex['seed']}):"
             " the numbers show that the pipeline learns, not pretrained accuracy"
         )
-    return " ".join(f"--note {shlex.quote(n)}" for n in notes)
+    return [item for n in notes for item in ("--note", n)]
 
 
 # --- used by weights.smk ---

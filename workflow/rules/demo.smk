@@ -13,11 +13,12 @@ rule demo_data:
     benchmark:
         "results/{dataset}/benchmarks/demo_data.tsv"
     params:
+        out_dir=lambda w: f"resources/{w.dataset}",
         seed=lambda w: settings(w.dataset).generator["seed"],
         videos=lambda w: settings(w.dataset).generator["videos"],
         seconds=lambda w: settings(w.dataset).seconds,
     conda:
         "../../environment.yml"
     shell:
-        "mcd demo-data --out-dir resources/{wildcards.dataset} --seed {params.seed}"
-        " --videos {params.videos} --seconds {params.seconds} 2> {log}"
+        "mcd demo-data --out-dir {params.out_dir:q} --seed {params.seed:q}"
+        " --videos {params.videos:q} --seconds {params.seconds:q} 2> {log:q}"

@@ -5,7 +5,8 @@ rule extract_visual:
     input:
         "results/{dataset}/frames/{shard}",
     output:
-        directory("results/{dataset}/features/visual/{backbone}/{shard}.zarr"),
+        store=directory("results/{dataset}/features/visual/{backbone}/{shard}.zarr"),
+        failures="results/{dataset}/features/visual/{backbone}/{shard}.failures.json",
     log:
         "results/{dataset}/logs/visual/{backbone}/{shard}.log",
     benchmark:
@@ -16,22 +17,24 @@ rule extract_visual:
         device=lambda w: extraction(w.dataset, "device"),
         precision=lambda w: extraction(w.dataset, "precision"),
         batch_size=lambda w: extraction(w.dataset, "batch_size"),
+        on_error=lambda w: extraction(w.dataset, "on_error"),
     resources:
         gpu=1,
     threads: 2
     conda:
         "../../environment.yml"
     shell:
-        "mcd extract-visual --frames {input} --backbone {wildcards.backbone} {params.weights}"
-        " --device {params.device} --precision {params.precision} --batch-size {params.batch_size}"
-        " --workers {threads} --out {output} 2> {log}"
+        "mcd extract-visual --frames {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
+        " --device {params.device:q} --precision {params.precision:q} --batch-size {params.batch_size:q}"
+        " --on-error {params.on_error:q} --workers {threads} --out {output.store:q} 2> {log:q}"
 
 
 rule extract_audio:
     input:
         audio_backbone_input,
     output:
-        directory("results/{dataset}/features/audio/{backbone}/{shard}.zarr"),
+        store=directory("results/{dataset}/features/audio/{backbone}/{shard}.zarr"),
+        failures="results/{dataset}/features/audio/{backbone}/{shard}.failures.json",
     log:
         "results/{dataset}/logs/audio_features/{backbone}/{shard}.log",
     benchmark:
@@ -47,8 +50,8 @@ rule extract_audio:
     conda:
         "../../environment.yml"
     shell:
-        "mcd extract-audio {params.source} {input} --backbone {wildcards.backbone} {params.weights}"
-        " --device {params.device} --precision {params.precision} --out {output} 2> {log}"
+        "mcd extract-audio {params.source:q} {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
+        " --device {params.device:q} --precision {params.precision:q} --out {output.store:q} 2> {log:q}"
 
 
 rule merge_features:
@@ -68,4 +71,4 @@ rule merge_features:
     conda:
         "../../environment.yml"
     shell:
-        "mcd merge --parts {input} --out {output.store} 2> {log}"
+        "mcd merge --parts {input:q} --out {output.store:q} 2> {log:q}"

@@ -9,11 +9,10 @@ rule shard_ids:
     benchmark:
         "results/{dataset}/benchmarks/shards/{shard}.tsv"
     params:
-        ids=lambda w: " ".join(shard_video_ids(w.dataset, w.shard)),
-    conda:
-        "../../environment.yml"
-    shell:
-        "mcd shard-ids --out {output} {params.ids} 2> {log}"
+        ids=lambda w: shard_video_ids(w.dataset, w.shard),
+    # Ids come from annotation files: they are written from Python, never through a shell.
+    run:
+        write_shard_list(output[0], params.ids, log[0])
 
 
 rule frames:
@@ -35,9 +34,9 @@ rule frames:
     conda:
         "../../environment.yml"
     shell:
-        "mcd frames --videos {params.videos:q} --ids-file {input.ids} --seconds {params.seconds}"
-        " --frame-short-side {params.short_side} --on-error {params.on_error}"
-        " --workers {threads} --out {output} 2> {log}"
+        "mcd frames --videos {params.videos:q} --ids-file {input.ids:q} --seconds {params.seconds:q}"
+        " --frame-short-side {params.short_side:q} --on-error {params.on_error:q}"
+        " --workers {threads} --out {output:q} 2> {log:q}"
 
 
 rule audio:
@@ -58,15 +57,16 @@ rule audio:
     conda:
         "../../environment.yml"
     shell:
-        "mcd audio --videos {params.videos:q} --ids-file {input.ids} --seconds {params.seconds}"
-        " --on-error {params.on_error} --workers {threads} --out {output} 2> {log}"
+        "mcd audio --videos {params.videos:q} --ids-file {input.ids:q} --seconds {params.seconds:q}"
+        " --on-error {params.on_error:q} --workers {threads} --out {output:q} 2> {log:q}"
 
 
 rule logmel:
     input:
         "results/{dataset}/audio/{shard}",
     output:
-        directory("results/{dataset}/logmel/{shard}.zarr"),
+        store=directory("results/{dataset}/logmel/{shard}.zarr"),
+        failures="results/{dataset}/logmel/{shard}.failures.json",
     log:
         "results/{dataset}/logs/logmel/{shard}.log",
     benchmark:
@@ -74,4 +74,4 @@ rule logmel:
     conda:
         "../../environment.yml"
     shell:
-        "mcd logmel --audio {input} --out {output} 2> {log}"
+        "mcd logmel --audio {input:q} --out {output.store:q} 2> {log:q}"

@@ -19,9 +19,9 @@ rule score_model:
     conda:
         "../../environment.yml"
     shell:
-        "mcd score --format {params.format} --annotations {input.test} --predictions {input.predictions}"
-        " --name {params.name:q} {params.meta} --exclude-videos {input.failures}"
-        " --out {output} > {log} 2>&1"
+        "mcd score --format {params.format:q} --annotations {input.test:q}"
+        " --predictions {input.predictions:q} --name {params.name:q} {params.meta:q}"
+        " --exclude-videos {input.failures:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule prior_predictions:
@@ -39,7 +39,8 @@ rule prior_predictions:
     conda:
         "../../environment.yml"
     shell:
-        "mcd prior --format {params.format} --train {input.train} --test {input.test} --out {output} 2> {log}"
+        "mcd prior --format {params.format:q} --train {input.train:q} --test {input.test:q}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule score_prior:
@@ -58,13 +59,16 @@ rule score_prior:
     conda:
         "../../environment.yml"
     shell:
-        "mcd score --format {params.format} --annotations {input.test} --predictions {input.predictions}"
-        " --name prior {params.meta} --out {output} > {log} 2>&1"
+        "mcd score --format {params.format:q} --annotations {input.test:q}"
+        " --predictions {input.predictions:q} --name prior {params.meta:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule table3:
     input:
-        table_rows,
+        rows=table_rows,
+        train=lambda w: annotation(w.dataset, "train"),
+        val=lambda w: annotation(w.dataset, "val"),
+        test=lambda w: annotation(w.dataset, "test"),
     output:
         csv="results/{dataset}/table3.csv",
         md=report("results/{dataset}/table3.md", caption="../report/table3.rst", category="Tables"),
@@ -74,12 +78,14 @@ rule table3:
         "results/{dataset}/benchmarks/table3.tsv"
     params:
         notes=table_notes,
+        title=lambda w: f"Table III: {w.dataset}",
         format=dataset_format,
     conda:
         "../../environment.yml"
     shell:
-        "mcd table --format {params.format} --rows {input} --title 'Table III: {wildcards.dataset}' {params.notes}"
-        " --out {output.csv} --md {output.md} > {log} 2>&1"
+        "mcd table --format {params.format:q} --rows {input.rows:q} --title {params.title:q}"
+        " {params.notes:q} --train {input.train:q} --val {input.val:q} --test {input.test:q}"
+        " --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 
 # Table VIII's model card: parameters (plain and thop convention) and MACs for N = 1, 2, 3.
@@ -93,4 +99,4 @@ rule modelcard:
     conda:
         "../../environment.yml"
     shell:
-        "mcd modelcard --out {output} 2> {log}"
+        "mcd modelcard --out {output:q} 2> {log:q}"

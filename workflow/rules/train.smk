@@ -15,7 +15,7 @@ rule vocab:
     conda:
         "../../environment.yml"
     shell:
-        "mcd vocab --format {params.format} --train {input} --out {output} 2> {log}"
+        "mcd vocab --format {params.format:q} --train {input:q} --out {output:q} 2> {log:q}"
 
 
 rule train:
@@ -42,10 +42,10 @@ rule train:
     conda:
         "../../environment.yml"
     shell:
-        "mcd train --train {input.train} --val {input.val} --test {input.test}"
-        " --vocab {input.vocab} --audio {input.audio} --visual {input.visual}"
-        " --variant {wildcards.variant} --seed {wildcards.seed} --format {params.format} {params.flags}"
-        " --resume --out-dir {params.out_dir} 2> {log}"
+        "mcd train --train {input.train:q} --val {input.val:q} --test {input.test:q}"
+        " --vocab {input.vocab:q} --audio {input.audio:q} --visual {input.visual:q}"
+        " --variant {wildcards.variant:q} --seed {wildcards.seed:q} --format {params.format:q}"
+        " {params.flags:q} --resume --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule predict:
@@ -65,6 +65,6 @@ rule predict:
     conda:
         "../../environment.yml"
     shell:
-        "mcd predict --format {params.format} --checkpoint {input.checkpoint} --annotations {input.test}"
-        " --vocab {input.vocab} --audio {input.audio} --visual {input.visual}"
-        " --out {output} 2> {log}"
+        "mcd predict --format {params.format:q} --checkpoint {input.checkpoint:q}"
+        " --annotations {input.test:q} --vocab {input.vocab:q} --audio {input.audio:q}"
+        " --visual {input.visual:q} --out {output:q} 2> {log:q}"

@@ -17,4 +17,4 @@ rule fetch_one_weights:
     conda:
         "../../environment.yml"
     shell:
-        "mcd weights fetch {wildcards.backbone} 2> {log}"
+        "mcd weights fetch {wildcards.backbone:q} 2> {log:q}"

@@ -20,7 +20,7 @@ from typing import Iterable
 
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, register_format
 from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, fill_template,  # noqa: F401
-                                     find_duplicates, read_json_records)
+                                     find_duplicates, read_json_records, video_id_problem)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,10 @@ def parse_record(record: object, index: int, path: Path) -> Question:
     for key in ("video_id", "question_content", "anser"):
         if not isinstance(record[key], str) or not record[key]:
             raise AnnotationError(f"{where}: field {key!r} must be a non-empty string, got {record[key]!r}")
+    problem = video_id_problem(record["video_id"])
+    if problem:
+        raise AnnotationError(f"{where}: field 'video_id' {record['video_id']!r} {problem}; a video id "
+                              f"names a file in the videos folder")
 
     type_pair = _parse_list_field(record, "type", where)
     if tuple(type_pair) not in QUESTION_TYPES:
