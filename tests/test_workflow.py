@@ -225,6 +225,11 @@ def test_output_paths_are_kept(tmp_path):
         *(p for shard in ("shard_00000", "shard_00001") for p in (
             f"results/demo/shards/{shard}.txt", f"results/demo/frames/{shard}", f"results/demo/audio/{shard}",
             f"results/demo/logmel/{shard}.zarr", f"results/demo/features/audio/vggish/{shard}.zarr",
-            f"results/demo/features/visual/resnet18/{shard}.zarr")),
+            f"results/demo/features/visual/resnet18/{shard}.zarr",
+            # added with issue 9: shard failure lists are declared outputs, so that a redone shard
+            # never keeps a stale one
+            f"results/demo/logmel/{shard}.failures.json",
+            f"results/demo/features/audio/vggish/{shard}.failures.json",
+            f"results/demo/features/visual/resnet18/{shard}.failures.json")),
     }
     assert outputs == expected

@@ -2,7 +2,7 @@
 
 `ResidentBatches` holds each video's feature rows once (V, T', D) per stream, the encoded questions
 (N, ...) and each question's video index, all on one device; a batch is an index selection there.
-Its batches equal a `DataLoader(dataset, batch_size, shuffle, generator)`'s, in the same order for
+Its batches equal those of a DataLoader with the same batch size, shuffle and generator, in the same order for
 the same generator state, and leave the generator in the same state (`batches` draws what the loader
 draws: a worker seed and the sampler's permutations), so switching paths changes speed, not results.
 """
