@@ -144,7 +144,12 @@ def test_ask_reproduces_the_pipelines_features_and_answers_like_predict(tiny, mo
     from mcd_core.features.store import open_store
     from mcd_core.media.audio import read_wav
 
-    monkeypatch.chdir(tmp_path)  # elsewhere: the run's relative paths are found from its folder
+    # Asked from another project, which holds files under the run's relative paths: the run's own
+    # files are found from its folder, not from the current one.
+    decoy = tmp_path / "results/toy/vocab.json"
+    decoy.parent.mkdir(parents=True)
+    Vocab(["<pad>", "<unk>", "How"], ["<pad>", "<unk>"], ["elsewhere"]).save(decoy)
+    monkeypatch.chdir(tmp_path)
     video = tiny / "resources/toy/videos/00000001.mp4"
     result = ask(tiny / RUN, video, ["How many instruments are sounding in the video?",
                                      "Is there a piano sound?"], device="cpu")
@@ -242,3 +247,25 @@ def test_store_settings_that_differ_from_the_run_are_an_error(tiny, capsys, tmp_
     _one_line_error(capsys, "--run", moved, "--video", tiny / "resources/toy/videos/00000000.mp4",
                     "--question", "Is there a cello sound?",
                     match="the run was trained on {'random_init': True, 'seed': 7}")
+
+
+def test_pretrained_weights_other_than_the_runs_are_an_error(tmp_path):
+    from mcd_core.ask.run import StreamSettings, check_weights
+    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.weights import get_source
+
+    load_all_registries()
+    name = get_source("resnet18").filename
+    (tmp_path / name).write_bytes(b"other weights")
+    recorded = {"file": name, "sha256": "0" * 64}
+    s = StreamSettings("visual", tmp_path / "resnet18.zarr", "visual", "resnet18", "pretrained", 0, "fp32",
+                       {"weights": recorded})
+    with pytest.raises(AskError, match="is not that of the weights the run's visual features were made with"):
+        check_weights(s, tmp_path)
+    (tmp_path / name).unlink()
+    with pytest.raises(AskError, match="not found"):
+        check_weights(s, tmp_path)
+    import hashlib
+    (tmp_path / name).write_bytes(b"the run's weights")
+    recorded["sha256"] = hashlib.sha256(b"the run's weights").hexdigest()
+    check_weights(s, tmp_path)  # the recorded file: no error

@@ -44,7 +44,8 @@ def _batch(run: RunSettings, inputs: VideoInputs, questions: list[AskedQuestion]
 
 def _clues(selections: dict, row: int, stride: int, seconds: int) -> list[Clues]:
     out = []
-    for name in sorted(selections, key=lambda n: (n.split("/")[0] != "audio", n)):
+    order = {"audio": 0, "visual": 1, "low": 0, "high": 1}
+    for name in sorted(selections, key=lambda n: [order.get(part, 2) for part in n.split("/")]):
         stream, level = name.split("/")
         sel = selections[name]
         alpha = sel.alpha[row].float()

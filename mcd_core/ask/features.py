@@ -87,7 +87,8 @@ def _audio_job(s: StreamSettings, audio_dir: Path, tmp: Path, device: str, weigh
 def prepare_video(run: RunSettings, video: str | Path, device: str = "cpu",
                   weights_dir: str | Path | None = None) -> VideoInputs:
     """Decode and embed `video` as the pipeline would, for the run `run`."""
-    path = check_video(video).resolve()
+    given = check_video(video)
+    path = given.resolve()
     with tempfile.TemporaryDirectory(prefix="mcd-ask-") as scratch:
         tmp = Path(scratch)
         videos = tmp / "videos"
@@ -95,11 +96,11 @@ def prepare_video(run: RunSettings, video: str | Path, device: str = "cpu",
         ext = path.suffix.lower() if path.suffix.lower() in VIDEO_EXTENSIONS else ".mp4"
         os.symlink(path, videos / f"{VIDEO_ID}{ext}")
         try:
-            return _run_stages(run, path, videos, tmp, device, weights_dir)
+            return _run_stages(run, given, videos, tmp, device, weights_dir)
         except VideoError as exc:  # one line, naming the user's file rather than the scratch link
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             message = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
-            raise AskError(message.replace(str(videos / f"{VIDEO_ID}{ext}"), str(path))) from None
+            raise AskError(message.replace(str(videos / f"{VIDEO_ID}{ext}"), str(given))) from None
 
 
 def _run_stages(run: RunSettings, path: Path, videos: Path, tmp: Path, device: str,

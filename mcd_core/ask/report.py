@@ -93,19 +93,22 @@ def attention_plot(answer: Answer, seconds: int) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     streams = [s for s in ("audio", "visual") if any(c.stream == s for c in answer.clues)]
     fig, axes = plt.subplots(1, len(streams), figsize=(PLOT_SIZE[0] / 100, PLOT_SIZE[1] / 100), dpi=100,
                              squeeze=False)
     x = np.arange(seconds)
     for ax, stream in zip(axes[0], streams):
-        for c, style in zip([c for c in answer.clues if c.stream == stream], ("-", "--")):
-            ax.plot(x, c.attention, style, color=COLOURS[stream], label=c.level)
+        for c in [c for c in answer.clues if c.stream == stream]:
+            ax.plot(x, c.attention, "--" if c.level == "low" else "-", color=COLOURS[stream],
+                    label={"low": "encoder", "high": "blocks"}.get(c.level, c.level))
             ax.plot(c.kept, c.weights, "o", color=COLOURS[stream], markersize=5)
         ax.set_title(f"{stream}: attention (dots: kept)", fontsize=9)
         ax.set_xlabel("second", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, title="level", title_fontsize=7)
+        ax.legend(fontsize=7, title="features", title_fontsize=7)
         ax.set_ylim(bottom=0)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -131,14 +134,15 @@ h1{font-size:20px} h2{font-size:16px;margin:24px 0 6px}
 .filmstrip{display:flex;gap:4px;overflow-x:auto;padding:4px 0}
 .frame{display:flex;flex-direction:column;align-items:center;font-size:11px;color:#555}
 .frame img{display:block;border:3px solid transparent}
-.frame.v img{border-color:%(visual)s}
+.frame.v img{border-color:%(visual)s} .frame.pad img{opacity:.4}
 .bar{height:5px;width:100%%;margin-top:2px} .frame.a .bar{background:%(audio)s}
 .v-key{color:%(visual)s;font-weight:bold} .a-key{color:%(audio)s;font-weight:bold}
 .clues{font-size:13px}
 """ % COLOURS
 
 
-def _answer_section(n: int, ans: Answer, thumbs: list[tuple[str, int, int]], seconds: int) -> str:
+def _answer_section(n: int, ans: Answer, thumbs: list[tuple[str, int, int]], seconds: int,
+                    length: int) -> str:
     a = ans.asked
     e = html.escape
     kept = {s: {k for c in ans.clues if c.stream == s for k in c.kept} for s in ("audio", "visual")}
@@ -150,12 +154,14 @@ def _answer_section(n: int, ans: Answer, thumbs: list[tuple[str, int, int]], sec
     parts.append(f"<table class='ans'><tr><th>answer</th><th>probability</th></tr>{rows}</table>")
     if ans.clues:
         parts.append("<p class='clues'>key clues: frames framed in <span class='v-key'>orange</span>: "
-                     "seconds kept for visual; <span class='a-key'>blue bar</span>: kept for audio</p>")
+                     "seconds kept for visual; <span class='a-key'>blue bar</span>: kept for audio "
+                     "(by either aggregator call); faded: padding past the video's end</p>")
         parts.append("<ul class='clues'>" + "".join(
             f"<li>{e(c.label)}: {e(clue_line(c))}</li>" for c in ans.clues) + "</ul>")
     cells = []
     for s, (uri, w, h) in enumerate(thumbs):
-        cls = "frame" + (" v" if s in kept["visual"] else "") + (" a" if s in kept["audio"] else "")
+        cls = ("frame" + (" v" if s in kept["visual"] else "") + (" a" if s in kept["audio"] else "")
+               + (" pad" if s >= length else ""))
         cells.append(f"<div class='{cls}'><img class='thumb' src='{uri}' width='{w}' height='{h}' "
                      f"alt='second {s}'><div class='bar'></div>{s} s</div>")
     parts.append(f"<div class='filmstrip' id='filmstrip-{n}'>{''.join(cells)}</div>")
@@ -172,7 +178,8 @@ def html_page(run: RunSettings, inputs: VideoInputs, answers: list[Answer]) -> s
     audio = ("<p class='meta'>the video has no audio stream (the model heard silence)</p>"
              if inputs.no_audio else
              f"<audio controls src='{_data_uri('audio/wav', wav_bytes(inputs))}'></audio>")
-    body = "".join(_answer_section(n, a, thumbs, inputs.seconds) for n, a in enumerate(answers, 1))
+    body = "".join(_answer_section(n, a, thumbs, inputs.seconds, inputs.length)
+                   for n, a in enumerate(answers, 1))
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>mcd ask: {e(inputs.path.name)}"
             f"</title><style>{_CSS}</style></head><body><h1>mcd ask: {e(inputs.path.name)}</h1>"
             f"<p class='meta'>video: {e(describe_video(inputs))}<br>run: {e(describe_run(run))}</p>"

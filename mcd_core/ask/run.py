@@ -1,9 +1,9 @@
 """What `mcd ask` reads from a run folder: the checkpoint, its vocabulary and training templates,
 and, from the feature stores the run was trained on, how a video becomes its features.
 
-Paths in `config.json` are as `mcd train` was given them (relative to where the pipeline ran): each
-is used as it is when it exists, else looked up relative to the run folder's ancestors, so a run can
-be asked from anywhere. Every setting that shapes the features is read, never assumed: backbone,
+Paths in `config.json` are as `mcd train` was given them (relative to where the pipeline ran): a
+relative one is looked up below the run folder's ancestors, nearest first, so a run can be asked
+from any folder. Every setting that shapes the features is read, never assumed: backbone,
 weights (random init and its seed, or the weights file, whose sha256 must be the recorded one), the
 frame size and JPEG quality of the frames stage, the log-mel settings, precision and the stride.
 A store whose settings differ from those recorded in `config.json` at training time, or settings
@@ -70,12 +70,13 @@ class RunSettings:
 
 
 def resolve(path: str | None, run_dir: Path) -> Path | None:
-    """`path` as given if it exists (or is absolute), else below the first ancestor of `run_dir`
-    that holds it; unchanged when none does (the caller's error then names it)."""
+    """An absolute `path` as it is; a relative one below the nearest ancestor of `run_dir` that
+    holds it (where the pipeline ran), not below the current folder, which may be another project
+    with files of the same names; unchanged when none holds it (the caller's error names it)."""
     if path is None:
         return None
     p = Path(path)
-    if p.is_absolute() or p.exists():
+    if p.is_absolute():
         return p
     for ancestor in run_dir.resolve().parents:
         if (ancestor / p).exists():

@@ -37,6 +37,8 @@ def ask(run_dir: str | Path, video: str | Path, questions: list[str], device: st
         weights_dir: str | Path | None = None, top_k: int = 3) -> AskResult:
     if not questions:
         raise AskError("give a question (--question) or a file of questions (--questions)")
+    if top_k < 1:
+        raise AskError(f"--top must be at least 1, got {top_k}")
     check_video(video)
     dev = choose_device(device)
     run = load_run(run_dir, dev, weights_dir)
