@@ -269,3 +269,23 @@ def test_pretrained_weights_other_than_the_runs_are_an_error(tmp_path):
     (tmp_path / name).write_bytes(b"the run's weights")
     recorded["sha256"] = hashlib.sha256(b"the run's weights").hexdigest()
     check_weights(s, tmp_path)  # the recorded file: no error
+
+
+def test_a_model_without_aggregator_answers_and_says_it_has_no_clues(tiny, capsys, monkeypatch):
+    from mcd_core.training.config import TrainConfig
+    from mcd_core.training.files import RunFiles, train_from_files
+
+    monkeypatch.chdir(tiny)  # relative paths in config.json, as the pipeline writes them
+    files = RunFiles(train="resources/toy/annotations/train.json", val="resources/toy/annotations/val.json",
+                     vocab="results/toy/vocab.json", audio=None, visual=None)
+    run = tiny / "results/toy/runs/none/q_only/seed0"
+    train_from_files(files, "q_only", run, TrainConfig(epochs=1, batch_size=4, device="cpu"),
+                     {"d_model": "16", "word_dim": "16"})
+    rc, out, err = _ask(capsys, "--run", run, "--video", tiny / "resources/toy/videos/00000002.mp4",
+                        "--question", "Is there a cello sound?", "--html", tiny / "q_only.html", "--top", "2")
+    assert rc == 0, err
+    assert "key clues: this model has no aggregator" in out
+    assert len(out.split("answers: ")[1].splitlines()[0].split(" | ")) == 2
+    assert "no audio stream" in out                      # video 00000002 is silent
+    page = (tiny / "q_only.html").read_text()
+    assert page.count("class='thumb'") == SECONDS and "class='plot'" not in page

@@ -47,8 +47,9 @@ class VideoInputs:
     model_inputs: dict[str, Any]  # the dataset item's feature tensors: audio, visual, *_len
 
 
-def check_video(path: str | Path) -> Path:
-    """The video path, checked: it exists and ffmpeg can read a picture stream from it."""
+def check_video(path: str | Path) -> tuple[Path, float | None]:
+    """The video path, checked (it exists and ffmpeg reads a picture stream from it), and its
+    duration in seconds when known."""
     path = Path(path)
     if not path.exists():
         raise AskError(f"video {path} does not exist")
@@ -61,7 +62,7 @@ def check_video(path: str | Path) -> Path:
         raise AskError(f"cannot read video {path}: {reason}") from None
     if not info.has_video:
         raise AskError(f"{path} has no video stream")
-    return path
+    return path, info.duration
 
 
 def _visual_job(s: StreamSettings, frames: Path, tmp: Path, device: str, weights_dir) -> tuple[VisualJob, Path]:
@@ -87,8 +88,9 @@ def _audio_job(s: StreamSettings, audio_dir: Path, tmp: Path, device: str, weigh
 def prepare_video(run: RunSettings, video: str | Path, device: str = "cpu",
                   weights_dir: str | Path | None = None) -> VideoInputs:
     """Decode and embed `video` as the pipeline would, for the run `run`."""
-    given = check_video(video)
+    given, duration = check_video(video)
     path = given.resolve()
+    seconds = run.seconds or max(1, round(duration or 1))
     with tempfile.TemporaryDirectory(prefix="mcd-ask-") as scratch:
         tmp = Path(scratch)
         videos = tmp / "videos"
@@ -96,16 +98,15 @@ def prepare_video(run: RunSettings, video: str | Path, device: str = "cpu",
         ext = path.suffix.lower() if path.suffix.lower() in VIDEO_EXTENSIONS else ".mp4"
         os.symlink(path, videos / f"{VIDEO_ID}{ext}")
         try:
-            return _run_stages(run, given, videos, tmp, device, weights_dir)
+            return _run_stages(run, given, seconds, videos, tmp, device, weights_dir)
         except VideoError as exc:  # one line, naming the user's file rather than the scratch link
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             message = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
             raise AskError(message.replace(str(videos / f"{VIDEO_ID}{ext}"), str(given))) from None
 
 
-def _run_stages(run: RunSettings, path: Path, videos: Path, tmp: Path, device: str,
+def _run_stages(run: RunSettings, path: Path, T: int, videos: Path, tmp: Path, device: str,
                 weights_dir) -> VideoInputs:
-    T = run.seconds
     short_side = run.frame_short_side if run.visual is not None else DISPLAY_SHORT_SIDE
     frames_manifest = frames_shard(videos, [VIDEO_ID], T, tmp / "frames", short_side)
     audio_manifest = audio_shard(videos, [VIDEO_ID], T, tmp / "audio")

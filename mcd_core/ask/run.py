@@ -59,7 +59,8 @@ class RunSettings:
     model: Any                  # torch module in eval mode
     model_cfg: Any              # its ModelConfig
     vocab: Vocab
-    seconds: int                # T of the stores
+    seconds: int                # T of the stores; 0: a model reading no features, trained without
+                                # stores (the video's own length is shown)
     stride: int                 # the run's time stride
     audio: StreamSettings | None   # None when the model reads no audio
     visual: StreamSettings | None  # None when the model reads no visual features
@@ -195,10 +196,8 @@ def load_run(run_dir: str | Path, device: Any = "cpu", weights_dir: str | Path |
         _check_logmel(audio)
     if len({s.attrs["seconds"] for s in present}) > 1:
         raise AskError(f"the run's stores have different seconds: {[s.attrs['seconds'] for s in present]}")
-    seconds = int(present[0].attrs["seconds"]) if present else int(
-        next(iter(config["inputs"].get("stores", {}).values()), {}).get("seconds") or 0)
-    if seconds < 1:
-        raise AskError(f"{run_dir}: cannot tell the run's seconds per video (no feature store)")
+    recorded = [s.get("seconds") for s in config["inputs"].get("stores", {}).values()]
+    seconds = int(present[0].attrs["seconds"]) if present else int(next(filter(None, recorded), 0))
     fmt_name = config["inputs"].get("format") or "music_avqa"
     fmt = get_format(fmt_name)
     train_path = resolve(config["inputs"].get("train"), run_dir)
