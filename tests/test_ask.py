@@ -16,7 +16,6 @@ from ask_tiny_run import RUN, SECONDS, build_tiny_run
 from mcd_core.ask.errors import AskError
 from mcd_core.ask.question import collect_templates, encode, parse_question
 from mcd_core.cli import main
-from mcd_core.data.formats import get_format
 from mcd_core.data.formats.music_avqa import Question, tokenize
 from mcd_core.data.vocab import Vocab
 from mcd_core.models import build_model, variant_config

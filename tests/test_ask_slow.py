@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ask_tiny_run import RUN, SECONDS, build_tiny_run
+from ask_tiny_run import SECONDS, build_tiny_run
 from mcd_core.cli import main
 from test_workflow import TINY_DEMO, snakemake, write_config
 
@@ -96,9 +96,9 @@ def _changed_box(a: np.ndarray, b: np.ndarray):
 def test_the_html_page_renders_filmstrip_and_plot_in_chromium(tmp_path):
     from mcd_core.ask.report import COLOURS, PLOT_SIZE, THUMB_HEIGHT
 
-    root = build_tiny_run(tmp_path / "tiny")
+    run = build_tiny_run(tmp_path / "tiny")
     page = tmp_path / "page.html"
-    assert main(["ask", "--run", str(root), "--video", str(tmp_path / "tiny/resources/toy/videos/00000001.mp4"),
+    assert main(["ask", "--run", str(run), "--video", str(tmp_path / "tiny/resources/toy/videos/00000001.mp4"),
                  "--question", "How many instruments are sounding in the video?", "--html", str(page),
                  "--device", "cpu"]) == 0
     size = (1200, 900)

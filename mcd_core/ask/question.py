@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 from mcd_core.ask.errors import AskError
@@ -158,7 +159,7 @@ def encode(asked: AskedQuestion, vocab: Vocab, video_id: str = "video") -> dict[
 def read_questions_file(path) -> list[str]:
     """Non-empty lines of a text file, `#` lines skipped; AskError naming the file otherwise."""
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise AskError(f"cannot read questions file {path}: {exc}") from None
     questions = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

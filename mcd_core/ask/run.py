@@ -146,9 +146,13 @@ def check_weights(s: StreamSettings, weights_dir: str | Path | None) -> None:
                        f"(--weights-dir) or re-extract and re-train")
     pca = recorded.get("pca")
     if pca:
-        _, pca_digest = verify_file("vggish_pca", weights_dir)
+        try:
+            pca_path, pca_digest = verify_file("vggish_pca", weights_dir)
+        except WeightsError as exc:
+            raise AskError(f"the run's audio features used the VGGish PCA: {exc}") from None
         if pca_digest != pca.get("sha256"):
-            raise AskError(f"the VGGish PCA file differs from the one the run's audio features used")
+            raise AskError(f"{pca_path}: sha256 {pca_digest} is not that of the PCA file the run's "
+                           f"audio features were made with ({pca.get('sha256')})")
 
 
 def _frames_settings(visual: StreamSettings) -> int | None:
