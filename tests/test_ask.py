@@ -191,7 +191,17 @@ def test_ask_reproduces_the_pipelines_features_and_answers_like_predict(tiny, mo
         assert c.weights == [pytest.approx(c.attention[s]) for s in c.kept]
 
 
-def test_cli_prints_answers_clues_and_writes_a_self_contained_page(tiny, capsys, tmp_path):
+def test_cli_prints_answers_clues_and_writes_a_self_contained_page(tiny, capsys, tmp_path, monkeypatch):
+    import mcd_core.ask.features as features
+
+    decodes = []
+
+    def counted(name):
+        real = getattr(features, name)
+        return lambda *args, **kwargs: decodes.append(name) or real(*args, **kwargs)
+
+    for name in ("frames_shard", "audio_shard"):
+        monkeypatch.setattr(features, name, counted(name))
     questions = tmp_path / "q.txt"
     questions.write_text("# two questions, one decode\nHow many instruments are sounding in the video?\n"
                          "Is the cello on the left sounding before the banjo?\n")
@@ -200,6 +210,7 @@ def test_cli_prints_answers_clues_and_writes_a_self_contained_page(tiny, capsys,
     rc, out, err = _ask(capsys, "--run", tiny / RUN, "--video", tiny / "resources/toy/videos/00000000.mp4",
                         "--questions", questions, "--html", page, "--device", "cpu")
     assert rc == 0, err
+    assert decodes == ["frames_shard", "audio_shard"]              # one decode for both questions
     assert "Q1: How many instruments are sounding in the video?" in out
     assert "type: Audio-Visual/Counting" in out
     assert "type: fits no template (text objects: no type, keywords: cello, left)" in out
