@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,7 @@ class ContrastTerm:
 class ModelOutput:
     logits: torch.Tensor                  # (B, n_answers)
     contrast: list[ContrastTerm]          # empty for models without semantic approximation
+    clues: dict[str, Any] | None = None   # asked for only (MCD: "<stream>/<level>" -> Selection)
 
 
 def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -8,16 +8,30 @@
 A query over a single frame's single vector would be a softmax over one key; we let the query score
 all frames and keep each frame's weighted value, so h_i depends on the question. The factor n makes
 uniform attention give weight 1 whatever the video length.
+
+`return_selection=True` also returns which frames were kept and their attention (`Selection`, the
+"key clues" that `mcd ask` shows); the clue itself is computed the same way either way.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from mcd_core.models.common.layers import masked_mean
+
+
+@dataclass
+class Selection:
+    """The aggregator's choice for a batch: attention over the frames and the frames it kept."""
+
+    alpha: torch.Tensor         # (B, T) text-queried attention over the real frames (0 on padding)
+    score: torch.Tensor         # (B, T) avg-pooled h_i, the ranking score (-inf on padding)
+    kept: torch.Tensor          # (B, K) frame indices, best score first
+    n_kept: torch.Tensor        # (B,) how many of the K leading indices were kept for each row
 
 
 class Aggregator(nn.Module):
@@ -30,7 +44,7 @@ class Aggregator(nn.Module):
         self.topk_fraction = topk_fraction
 
     def forward(self, f: torch.Tensor, mask: torch.Tensor, f_q: torch.Tensor,
-                text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+                text: torch.Tensor, text_mask: torch.Tensor, return_selection: bool = False):
         F = masked_mean(f, mask).unsqueeze(1)                                  # (B, 1, D)
         q_bar = f_q + self.text_attn(F, text, text, key_padding_mask=~text_mask,
                                      need_weights=False)[0].squeeze(1)         # (B, D)
@@ -45,4 +59,7 @@ class Aggregator(nn.Module):
         n_keep = torch.ceil(self.topk_fraction * n_real).clamp(min=1)          # (B, 1)
         keep = (torch.arange(k_max, device=f.device)[None, :] < n_keep).to(f.dtype)  # (B, K)
         clues = f_q.unsqueeze(1) + h_top * f_q.unsqueeze(1)                    # (B, K, D) g(h, f_q)
-        return (clues * keep.unsqueeze(-1)).sum(1)                             # (B, D)
+        clue = (clues * keep.unsqueeze(-1)).sum(1)                             # (B, D)
+        if not return_selection:
+            return clue
+        return clue, Selection(alpha, frame_score, top, n_keep.squeeze(1).long())

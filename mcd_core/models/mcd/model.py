@@ -45,11 +45,21 @@ class MCD(nn.Module):
                             and cfg.cross_visual_query)
 
     def _aggregate(self, low: torch.Tensor, high: torch.Tensor, mask: torch.Tensor, f_q: torch.Tensor,
-                   text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        levels = {"low": [low], "high": [high], "both": [low, high]}[self.cfg.aggregator_levels]
-        return sum(self.aggregator(f, mask, f_q, text, text_mask) for f in levels)  # (B, D)
+                   text: torch.Tensor, text_mask: torch.Tensor, stream: str,
+                   clues: dict | None) -> torch.Tensor:
+        levels = {"low": [("low", low)], "high": [("high", high)],
+                  "both": [("low", low), ("high", high)]}[self.cfg.aggregator_levels]
+        total = 0
+        for level, f in levels:
+            if clues is None:
+                total = total + self.aggregator(f, mask, f_q, text, text_mask)
+            else:  # the same clue, with the aggregator's selection kept for `mcd ask`
+                clue, clues[f"{stream}/{level}"] = self.aggregator(f, mask, f_q, text, text_mask, True)
+                total = total + clue
+        return total                                                            # (B, D)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> ModelOutput:
+    def forward(self, batch: dict[str, torch.Tensor], return_clues: bool = False) -> ModelOutput:
+        """`return_clues`: also return each aggregator call's `Selection` (outputs unchanged)."""
         cfg = self.cfg
         f_q, words, word_mask = self.question(batch["question"])               # (B, D), (B, L, D), (B, L)
         if cfg.aggregator_text_keys == "sentence":
@@ -66,8 +76,9 @@ class MCD(nn.Module):
             if self.has_av_loss:  # Eq. 12: sum over blocks of the time-pooled cross-features
                 m_a = m_a + masked_mean(cross_a, mask_a)                        # (B, D)
                 m_v = m_v + masked_mean(cross_v, mask_v)                        # (B, D)
-        clue_v = self._aggregate(f_v, high_v, mask_v, f_q, words, word_mask)    # (B, D)  f_vq hat
-        clue_a = self._aggregate(f_a, high_a, mask_a, f_q, words, word_mask)    # (B, D)  f_aq hat
+        clues: dict | None = {} if return_clues else None
+        clue_v = self._aggregate(f_v, high_v, mask_v, f_q, words, word_mask, "visual", clues)  # f_vq hat
+        clue_a = self._aggregate(f_a, high_a, mask_a, f_q, words, word_mask, "audio", clues)   # f_aq hat
         f_t = (self.text_objects(batch["question"], batch["qtype"], batch["keywords"])
                if self.text_objects is not None else None)                      # (B, D)
         f_g = self.lef(f_t, F_v, F_a)                                           # (B, D)
@@ -84,4 +95,4 @@ class MCD(nn.Module):
                 contrast.append(ContrastTerm("qa", cfg.lambda_qa, cfg.temperature, z_q, self.theta_a(F_a)))
         if self.has_av_loss:
             contrast.append(ContrastTerm("av", cfg.lambda_av, cfg.temperature, m_v, m_a))
-        return ModelOutput(logits, contrast)
+        return ModelOutput(logits, contrast, clues)
