@@ -74,6 +74,20 @@ def test_demo_dag_has_every_stage(tmp_path):
                     "score_prior": 1, "table3": 1}
 
 
+def test_global_config_overrides_reach_a_dataset_with_its_own_sections(tmp_path):
+    """`--config` on a global section changes every dataset that does not set the key itself
+    (the demo sets its own `extraction` and `training` sections, but not these keys)."""
+    write_config(tmp_path, TINY_DEMO)
+    proc = snakemake(tmp_path, "-n", "results/demo/table3.csv", "--config",
+                     'extraction={"visual_backbone": "clip_vit_b32"}',
+                     'training={"variants": ["mcd", "q_only"]}')
+    out = proc.stdout + proc.stderr
+    assert "features/visual/clip_vit_b32/shard_00000.zarr" in out
+    assert "features/visual/resnet18" not in out
+    jobs = planned_jobs(proc)
+    assert jobs["train"] == 2 and jobs["predict"] == 2 and jobs["score_model"] == 2
+
+
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path):
     config = json.loads(json.dumps(TINY_DEMO))
     config["extraction"] = {"visual_backbon": "resnet18"}
