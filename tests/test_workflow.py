@@ -88,6 +88,17 @@ def test_global_config_overrides_reach_a_dataset_with_its_own_sections(tmp_path)
     assert jobs["train"] == 2 and jobs["predict"] == 2 and jobs["score_model"] == 2
 
 
+def test_default_profile_is_picked_up_from_another_working_directory(tmp_path):
+    """profiles/default beside the Snakefile is read even when snakemake runs elsewhere: its
+    `printshellcmds` shows the `mcd` command of each planned job."""
+    write_config(tmp_path, TINY_DEMO)
+    out = (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n", "results/demo/table3.csv"))
+    assert f"workflow specific profile {REPO / 'profiles/default'}" in out
+    assert "mcd demo-data --out-dir resources/demo" in out
+    bare = snakemake(tmp_path, "-n", "results/demo/table3.csv", "--workflow-profile", "none")
+    assert "mcd demo-data --out-dir" not in bare.stdout + bare.stderr
+
+
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path):
     config = json.loads(json.dumps(TINY_DEMO))
     config["extraction"] = {"visual_backbon": "resnet18"}
