@@ -46,3 +46,15 @@ def test_constraints_pin_every_dependency_exactly():
     assert pins["torch"] == "2.14.1"
     assert pins["torchvision"] == "0.29.1"
     assert pins["torchaudio"] == "2.11.0"
+
+
+def test_rules_use_the_one_environment_and_promise_no_conda_builds():
+    """environment.yml installs this checkout (`-e .`), which Snakemake cannot build from a copy:
+    rules therefore carry no `conda:` directive, and nothing tells users to run `--sdm conda`."""
+    rules = [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]
+    with_conda = [p.name for p in rules if re.search(r"^\s*conda:", p.read_text(), re.M)]
+    assert not with_conda, f"rules with a conda: directive: {with_conda}"
+    for doc in (REPO / "README.md", REPO / "environment.yml"):
+        assert "conda env create -f environment.yml" in doc.read_text(), doc
+    for profile in (REPO / "profiles").rglob("*.yaml"):
+        assert not re.search(r"sdm:.*conda|use-conda", profile.read_text()), profile

@@ -58,11 +58,19 @@ def write_config(workdir: Path, config: dict) -> None:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
+# The one lint we accept: the pipeline runs in one environment (README, "Installing by hand"),
+# because environment.yml installs this checkout, which Snakemake's per-rule conda builds cannot.
+ONE_ENVIRONMENT_LINT = "Specify a conda environment or container for each rule."
+
+
 def test_lint_is_clean():
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO,
                           capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Congratulations" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "Lints for snakefile" not in out, out
+    titles = set(re.findall(r"^    \* (.+?):?$", out, re.M))
+    assert titles <= {ONE_ENVIRONMENT_LINT}, out
+    assert "Traceback" not in out
 
 
 def test_demo_dag_has_every_stage(tmp_path):

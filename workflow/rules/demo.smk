@@ -16,8 +16,6 @@ rule demo_data:
         seed=lambda w: settings(w.dataset).generator["seed"],
         videos=lambda w: settings(w.dataset).generator["videos"],
         seconds=lambda w: settings(w.dataset).seconds,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd demo-data --out-dir resources/{wildcards.dataset} --seed {params.seed}"
         " --videos {params.videos} --seconds {params.seconds} 2> {log}"

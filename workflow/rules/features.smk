@@ -19,8 +19,6 @@ rule extract_visual:
     resources:
         gpu=1,
     threads: 2
-    conda:
-        "../../environment.yml"
     shell:
         "mcd extract-visual --frames {input} --backbone {wildcards.backbone} {params.weights}"
         " --device {params.device} --precision {params.precision} --batch-size {params.batch_size}"
@@ -44,8 +42,6 @@ rule extract_audio:
         precision=lambda w: extraction(w.dataset, "precision"),
     resources:
         gpu=1,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd extract-audio {params.source} {input} --backbone {wildcards.backbone} {params.weights}"
         " --device {params.device} --precision {params.precision} --out {output} 2> {log}"
@@ -65,7 +61,5 @@ rule merge_features:
         "results/{dataset}/logs/merge/{stream}/{backbone}.log",
     benchmark:
         "results/{dataset}/benchmarks/merge/{stream}/{backbone}.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd merge --parts {input} --out {output.store} 2> {log}"

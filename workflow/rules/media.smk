@@ -10,8 +10,6 @@ rule shard_ids:
         "results/{dataset}/benchmarks/shards/{shard}.tsv"
     params:
         ids=lambda w: " ".join(shard_video_ids(w.dataset, w.shard)),
-    conda:
-        "../../environment.yml"
     shell:
         "mcd shard-ids --out {output} {params.ids} 2> {log}"
 
@@ -32,8 +30,6 @@ rule frames:
         short_side=lambda w: extraction(w.dataset, "frame_short_side"),
         on_error=lambda w: extraction(w.dataset, "on_error"),
     threads: 2
-    conda:
-        "../../environment.yml"
     shell:
         "mcd frames --videos {params.videos:q} --ids-file {input.ids} --seconds {params.seconds}"
         " --frame-short-side {params.short_side} --on-error {params.on_error}"
@@ -55,8 +51,6 @@ rule audio:
         seconds=lambda w: settings(w.dataset).seconds,
         on_error=lambda w: extraction(w.dataset, "on_error"),
     threads: 2
-    conda:
-        "../../environment.yml"
     shell:
         "mcd audio --videos {params.videos:q} --ids-file {input.ids} --seconds {params.seconds}"
         " --on-error {params.on_error} --workers {threads} --out {output} 2> {log}"
@@ -71,7 +65,5 @@ rule logmel:
         "results/{dataset}/logs/logmel/{shard}.log",
     benchmark:
         "results/{dataset}/benchmarks/logmel/{shard}.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd logmel --audio {input} --out {output} 2> {log}"

@@ -16,8 +16,6 @@ rule score_model:
         name=lambda w: method_name(w.variant, w.seed, training(w.dataset, "seeds")),
         meta=score_meta,
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd score --format {params.format} --annotations {input.test} --predictions {input.predictions}"
         " --name {params.name:q} {params.meta} --exclude-videos {input.failures}"
@@ -36,8 +34,6 @@ rule prior_predictions:
         "results/{dataset}/benchmarks/prior.tsv"
     params:
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd prior --format {params.format} --train {input.train} --test {input.test} --out {output} 2> {log}"
 
@@ -55,8 +51,6 @@ rule score_prior:
     params:
         meta=score_meta,
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd score --format {params.format} --annotations {input.test} --predictions {input.predictions}"
         " --name prior {params.meta} --out {output} > {log} 2>&1"
@@ -75,8 +69,6 @@ rule table3:
     params:
         notes=table_notes,
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd table --format {params.format} --rows {input} --title 'Table III: {wildcards.dataset}' {params.notes}"
         " --out {output.csv} --md {output.md} > {log} 2>&1"
@@ -90,7 +82,5 @@ rule modelcard:
         "results/logs/modelcard.log",
     benchmark:
         "results/benchmarks/modelcard.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd modelcard --out {output} 2> {log}"

@@ -12,8 +12,6 @@ rule vocab:
         "results/{dataset}/benchmarks/vocab.tsv"
     params:
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd vocab --format {params.format} --train {input} --out {output} 2> {log}"
 
@@ -39,8 +37,6 @@ rule train:
         out_dir=lambda w, output: str(Path(output.best).parent),
     resources:
         gpu=1,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd train --train {input.train} --val {input.val} --test {input.test}"
         " --vocab {input.vocab} --audio {input.audio} --visual {input.visual}"
@@ -62,8 +58,6 @@ rule predict:
         format=dataset_format,
     resources:
         gpu=1,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd predict --format {params.format} --checkpoint {input.checkpoint} --annotations {input.test}"
         " --vocab {input.vocab} --audio {input.audio} --visual {input.visual}"

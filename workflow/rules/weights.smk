@@ -14,7 +14,5 @@ rule fetch_one_weights:
         "resources/weights/.fetched/{backbone}.log",
     benchmark:
         "resources/weights/.fetched/{backbone}.benchmark.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd weights fetch {wildcards.backbone} 2> {log}"
