@@ -14,6 +14,21 @@ rule shard_ids:
         "mcd shard-ids --out {output} {params.ids} 2> {log}"
 
 
+rule missing_videos:
+    input:
+        lambda w: [annotation(w.dataset, s) for s in ("train", "val", "test")],
+    output:
+        "results/{dataset}/missing_videos.failures.json",
+    log:
+        "results/{dataset}/logs/missing_videos.log",
+    benchmark:
+        "results/{dataset}/benchmarks/missing_videos.tsv"
+    params:
+        videos=lambda w: settings(w.dataset).videos,
+    shell:
+        "mcd missing-videos --videos {params.videos:q} --annotations {input} --out {output} > {log} 2>&1"
+
+
 rule frames:
     input:
         ids="results/{dataset}/shards/{shard}.txt",
