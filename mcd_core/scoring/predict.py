@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import write_text
 from mcd_core.data.dataset import AVQADataset, make_dataset, open_stores
@@ -37,7 +37,7 @@ def predict_indices(model: torch.nn.Module, dataset: AVQADataset, batch_size: in
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
     out: list[int] = []
-    for batch in tqdm(loader, desc=desc, leave=False):
+    for batch in progress(loader, desc=desc, unit="batch", leave=False):
         out.extend(model(to_device(batch, device)).logits.argmax(-1).tolist())
     model.train(was_training)
     return out

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import atomic_path, write_json, write_text
 from mcd_core.common.device import choose_device
@@ -90,7 +90,7 @@ def _train_epoch(model, loader, optimizer, device, desc: str) -> dict[str, float
     sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
     seen = dict.fromkeys(sums, 0)
     correct = n = 0
-    for batch in tqdm(loader, desc=desc, leave=False):
+    for batch in progress(loader, desc=desc, unit="batch", leave=False):
         batch = to_device(batch, device)
         output = model(batch)
         parts = total_loss(output, batch["answer"])
