@@ -35,14 +35,22 @@ def test_environment_yml_installs_the_package_and_python_311():
     assert "-e ." in pip_section
 
 
+def optional_requirements():
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    return [r for extra in data["project"]["optional-dependencies"].values() for r in extra]
+
+
 def test_constraints_pin_every_dependency_exactly():
     pins = {}
     for line in (REPO / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[_name(name)] = version
-    for requirement in pyproject_requirements():
+    for requirement in pyproject_requirements() + optional_requirements():
         assert _name(requirement) in pins, f"{requirement} has no exact pin in constraints.txt"
+    # The SLURM extra (profiles/slurm) is pinned with the jobstep plugin it runs inside each job.
+    assert pins["snakemake-executor-plugin-slurm"] == "2.8.0"
+    assert pins["snakemake-executor-plugin-slurm-jobstep"] == "0.6.1"
     assert pins["torch"] == "2.14.1"
     assert pins["torchvision"] == "0.29.1"
     assert pins["torchaudio"] == "2.11.0"
