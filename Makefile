@@ -1,11 +1,13 @@
 # `make demo`: virtual environment, install, the whole demo pipeline -> results/demo/table3.csv
 # `make test`: virtual environment, install, the test suite
+# `make test-cluster` (root): the pipeline through profiles/slurm on a real single-node SLURM started
+#   here (tests/cluster/run.sh: installs Debian's SLURM and munge, stops every daemon it started)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench gpu-check clean-demo
+.PHONY: setup demo test test-cluster lint bench gpu-check clean-demo
 
 setup: $(VENV)/.installed
 
@@ -21,6 +23,14 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The SLURM executor plugin is an optional extra (`.[slurm]`): installed for this target only.
+$(VENV)/.installed-slurm: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,slurm]"
+	touch $@
+
+test-cluster: setup $(VENV)/.installed-slurm
+	PYTHON=$(abspath $(BIN)/python) tests/cluster/run.sh
 
 lint: setup
 	$(BIN)/snakemake --lint

@@ -21,6 +21,21 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/weights.smk"
 
 
+# Cheap rules and weight downloads run on the submitting host when a cluster profile is used
+# (profiles/slurm): each would otherwise wait for a cluster slot, and compute nodes may be offline.
+localrules:
+    all,
+    shard_ids,
+    missing_videos,
+    vocab,
+    prior_predictions,
+    score_model,
+    score_prior,
+    table3,
+    fetch_weights,
+    fetch_one_weights,
+
+
 rule all:
     input:
         expand("results/{dataset}/table3.csv", dataset=CONFIG["run"]),

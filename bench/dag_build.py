@@ -23,6 +23,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
+def placeholder_weights(folder: Path, extraction: dict) -> None:
+    """Empty files under the weights file names: planning checks that they exist, nothing reads them."""
+    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.weights import weights_file
+
+    load_all_registries()
+    folder.mkdir()
+    for name in (extraction["visual_backbone"], extraction["audio_backbone"]):
+        weights_file(name, folder).touch()
+
+
 def write_annotations(folder: Path, video_ids: list[str]) -> dict[str, str]:
     paths = {}
     splits = {"train": video_ids[0::3], "val": video_ids[1::3], "test": video_ids[2::3]}
@@ -49,12 +60,16 @@ def main() -> int:
         tmp = Path(tmp)
         (tmp / "videos").mkdir()
         ids = [f"{i:08d}" for i in range(1, args.videos + 1)]
+        for video_id in ids:  # every video present (placeholders): planning checks that they exist
+            (tmp / "videos" / f"{video_id}.mp4").touch()
+        placeholder_weights(tmp / "weights", shipped["extraction"])
         config = {
             "run": ["big"],
             "datasets": {"big": {"format": "music_avqa", "videos": str(tmp / "videos"),
                                  "annotations": write_annotations(tmp, ids), "seconds": 60,
                                  "extraction": {"shard_size": shard_size}}},
             "extraction": shipped["extraction"], "training": shipped["training"],
+            "weights_dir": str(tmp / "weights"),
         }
         config_path = tmp / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))

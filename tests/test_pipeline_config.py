@@ -133,3 +133,50 @@ def test_demo_ids_match_the_generator():
     from mcd_core.demo import dataset as demo
     assert pipeline.demo_video_ids(3) == ["00000001", "00000002", "00000003"]
     assert [demo.video_id(i) for i in range(12)] == pipeline.demo_video_ids(12)
+
+
+def _real(tmp_path, present, annotated, missing_videos=None):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for v in present:
+        (videos / f"{v}.mkv").write_bytes(b"")
+    (videos / "notes.txt").write_text("not a video")
+    for split in ("train", "val", "test"):
+        (tmp_path / f"{split}.json").write_text(json.dumps([{"video_id": v} for v in annotated]))
+    config = shipped_config()
+    config["datasets"]["music_avqa"].update(
+        videos=str(videos), annotations={s: str(tmp_path / f"{s}.json") for s in ("train", "val", "test")})
+    if missing_videos:
+        config["datasets"]["music_avqa"]["extraction"] = {"missing_videos": missing_videos}
+    return pipeline.dataset_settings(pipeline.validate_config(config, SCHEMA), "music_avqa")
+
+
+def test_missing_videos_stop_with_count_first_names_and_the_way_on(tmp_path):
+    real = _real(tmp_path, ["a", "c"], ["a", "b", "c", "d", "e", "f", "g", "h"])
+    with pytest.raises(pipeline.DatasetNotReadyError) as err:
+        pipeline.dataset_video_ids(real)
+    message = str(err.value)
+    assert "6 of the 8 videos named by its annotations are not in" in message
+    assert "first: b, d, e, f, g, ..." in message and "missing_videos: skip" in message
+
+
+def test_missing_videos_skip_keeps_the_present_ones_and_writes_the_list(tmp_path):
+    from mcd_core.media.shardrun import read_failures
+    from mcd_core.workflow.datasets import write_missing_videos
+
+    real = _real(tmp_path, ["a", "c"], ["a", "b", "c", "d"], missing_videos="skip")
+    assert pipeline.dataset_video_ids(real) == ["a", "c"]
+    assert pipeline.missing_video_ids(real) == ["b", "d"]
+    out = tmp_path / "missing.failures.json"
+    assert write_missing_videos(out, real.videos, list(real.annotations.values())) == 2
+    assert [(f.video_id, f.stage) for f in read_failures(out)] == [("b", "videos"), ("d", "videos")]
+
+
+def test_weights_dir_comes_from_config_then_environment_then_default(monkeypatch):
+    monkeypatch.delenv("MCD_WEIGHTS_DIR", raising=False)
+    config = pipeline.validate_config(shipped_config(), SCHEMA)
+    assert pipeline.weights_dir(config) == "resources/weights"
+    monkeypatch.setenv("MCD_WEIGHTS_DIR", "/shared/weights")
+    assert pipeline.weights_dir(config) == "/shared/weights"
+    config = pipeline.validate_config({**shipped_config(), "weights_dir": "w"}, SCHEMA)
+    assert pipeline.weights_dir(config) == "w"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,3 +152,12 @@ def test_file_fingerprint_changes_with_a_new_weights_file(tmp_path):
     torch.save(_tiny_state(1), path)
     (tmp_path / (path.name + ".sha256")).write_text(sha256_file(path) + "\n")
     assert file_fingerprint("resnet18", tmp_path) not in (first, "missing")
+
+
+def test_default_weights_dir_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    """Not beside the installed package: a job finds the weights of the workflow it runs in."""
+    from mcd_core.features.backbones.weights import weights_dir_path
+
+    monkeypatch.chdir(tmp_path)
+    assert weights_dir_path() == Path("resources/weights")
+    assert weights_file("resnet18").resolve() == tmp_path / "resources/weights/resnet18_imagenet1k_v1.pth"

@@ -20,6 +20,30 @@ COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "weights", "annotatio
                    "modelcard", "ask")
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default, unless it has none (None, a false switch) or the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        no_default = default is None or default is False or default == [] or default == argparse.SUPPRESS
+        if action.option_strings and not no_default and "default" not in text.lower():
+            text += " (default: %(default)s)"
+        return text
+
+
+def _describe_verbs(parser: argparse.ArgumentParser) -> None:
+    """Every verb (and sub-verb) shows its one-line help as its description and its defaults."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.formatter_class = HelpFormatter
+                if not sub.description and helps.get(name):
+                    sub.description = helps[name][0].upper() + helps[name][1:] + "."
+                _describe_verbs(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcd", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mcd {__version__}")
@@ -33,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # area not installed in this build
             raise
         module.register(sub)
+    _describe_verbs(parser)
     return parser
 
 

@@ -43,11 +43,12 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=Path, required=True, help="frames shard folder (manifest.json)")
     p.add_argument("--backbone", required=True,
                    help="resnet18, resnext101_32x8d, clip_vit_b32, clip_vit_l14_336, swinv2_large")
-    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True)
+    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
+                   help="load the backbone's weights file, or build it randomly from --seed")
     p.add_argument("--seed", type=int, default=0, help="seed of random initialisation")
     p.add_argument("--weights-dir", type=Path, default=None,
                    help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
-    p.add_argument("--device", choices=_DEVICES, default="auto")
+    p.add_argument("--device", choices=_DEVICES, default="auto", help="auto: CUDA when present")
     p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
     p.add_argument("--batch-size", type=int, default=64, help="frames per forward pass")
     p.add_argument("--workers", type=int, default=2, help="JPEG decoding processes (0: none)")

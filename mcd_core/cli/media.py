@@ -91,12 +91,13 @@ def register(subparsers) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--logmel", type=Path, help="logmel store (vggish)")
     src.add_argument("--audio", type=Path, help="audio shard folder (panns_cnn14)")
-    p.add_argument("--backbone", choices=_AUDIO_BACKBONES, required=True)
-    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True)
+    p.add_argument("--backbone", choices=_AUDIO_BACKBONES, required=True, help="audio backbone")
+    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
+                   help="load the backbone's weights file, or build it randomly from --seed")
     p.add_argument("--seed", type=int, default=0, help="torch seed set before building the network")
     p.add_argument("--weights-dir", type=Path, default=None,
                    help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
-    p.add_argument("--device", choices=_DEVICES, default="auto")
+    p.add_argument("--device", choices=_DEVICES, default="auto", help="auto: CUDA when present")
     p.add_argument("--batch-size", type=int, default=256, help="seconds per forward pass")
     p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
     p.add_argument("--pca", action="store_true",

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import zarr
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
+from mcd_core.common.progress import progress
 from mcd_core.features.store import FeatureStore, StoreError, open_store
 from mcd_core.data.formats import get_format
 from mcd_core.data.questions import Question, filter_by_videos
@@ -54,7 +54,8 @@ class _StreamRows:
             self.memory = {}
             ids = list(self.row_of)
             per_read = max(1, PRELOAD_BYTES // (4 * math.prod(store.features.shape[1:])))
-            with tqdm(total=len(ids), desc=f"loading {store.path.name}", leave=False) as bar:
+            with progress(total=len(ids), desc=f"loading {store.path.name}", unit="video",
+                          leave=False) as bar:
                 for first in range(0, len(ids), per_read):
                     batch = ids[first:first + per_read]
                     self.memory.update(zip(batch, self._read(store.features, batch)))

@@ -150,13 +150,13 @@ def _check_reusable(scenes_path: Path, config: DemoConfig) -> None:
 def encode_videos(scenes: list[Scene], fmt: MediaFormat, videos_dir: Path, jobs: int,
                   progress: bool = True) -> None:
     """Encode the scenes whose MP4 is missing, `jobs` ffmpeg processes at a time."""
-    from tqdm import tqdm
+    from mcd_core.common.progress import progress as progress_bar
 
     videos_dir.mkdir(parents=True, exist_ok=True)
     # Files are written atomically, so an existing file is a finished video.
     todo = [s for s in scenes if not (videos_dir / f"{s.video_id}.mp4").exists()]
-    with tqdm(total=len(scenes), initial=len(scenes) - len(todo), desc="demo videos", unit="video",
-              disable=not progress) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
+    with progress_bar(total=len(scenes), initial=len(scenes) - len(todo), desc="demo videos",
+                      unit="video", disable=not progress) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(encode_scene, s, fmt, videos_dir / f"{s.video_id}.mp4") for s in todo]
         try:
             for future in as_completed(futures):

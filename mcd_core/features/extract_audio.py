@@ -17,13 +17,13 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from mcd_core.media.audio import SAMPLE_RATE, decode_audio, read_wav
 from mcd_core.features.logmel import LogmelSpec, logmel_patches
 from mcd_core.features.backbones.audio import create_audio_backbone, get_audio_entry
 from mcd_core.common.atomic import remove_path
 from mcd_core.common.device import autocast, choose_device
+from mcd_core.common.progress import progress
 from mcd_core.media.frames import decode_frames
 from mcd_core.media.shards import read_manifest
 from mcd_core.features.merge import failures_path
@@ -142,7 +142,7 @@ def extract_audio(job: AudioJob) -> bool:
     n, seconds = len(data.video_ids), data.seconds
     features = np.zeros((n, seconds, spec.dim), np.float32)
     per_batch = max(1, job.batch_size // seconds)  # whole videos per forward pass
-    for videos in tqdm(list(_batches(n, per_batch)), desc=f"extract-audio {job.backbone}", unit="batch"):
+    for videos in progress(list(_batches(n, per_batch)), desc=f"extract-audio {job.backbone}", unit="batch"):
         inputs = np.concatenate([data.rows(i) for i in videos], axis=0)  # (V * T, ...)
         out = embed_seconds(model, inputs, device, job.precision, job.batch_size)
         features[videos.start:videos.stop] = out.reshape(len(videos), seconds, spec.dim)

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from mcd_core.features.backbones.visual import STREAM_PATCH, STREAM_POOLED, create_visual_backbone
 from mcd_core.features.backbones.weights import get_source
 from mcd_core.common.atomic import remove_path
 from mcd_core.common.device import autocast, choose_device
+from mcd_core.common.progress import progress
 from mcd_core.common.workers import ExitWithParent
 from mcd_core.media.frames_shard import FramesShard, read_frames_shard
 from mcd_core.features.merge import failures_path
@@ -135,8 +135,8 @@ def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter],
     bad: dict[int, str] = {}
     pending: dict[int, dict[str, np.ndarray]] = {}   # row -> stream -> (T, ...) being filled
     done: Counter[int] = Counter()                    # row -> frames processed (good or bad)
-    with torch.inference_mode(), tqdm(total=len(paths), desc=f"{STAGE} {job.backbone}", unit="frame",
-                                      dynamic_ncols=True) as bar:
+    with torch.inference_mode(), progress(total=len(paths), desc=f"{STAGE} {job.backbone}",
+                                          unit="frame") as bar:
         for index, images, errors in loader:
             for k, err in errors:
                 if job.on_error == "stop":

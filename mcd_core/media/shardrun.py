@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TypeVar
 
-from tqdm import tqdm
-
 from mcd_core.common.atomic import write_json, write_text
 from mcd_core.common.ids import video_id_problem
+from mcd_core.common.progress import progress
 
 T = TypeVar("T")
 ON_ERROR_CHOICES = ("stop", "skip")
@@ -94,7 +93,7 @@ def run_over_videos(video_ids: Sequence[str], work: Callable[[str], T], stage: s
         raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
     results: dict[str, T] = {}
     failures: list[Failure] = []
-    for video_id in tqdm(video_ids, desc=desc or stage, unit="video", dynamic_ncols=True):
+    for video_id in progress(video_ids, desc=desc or stage, unit="video"):
         try:
             results[video_id] = work(video_id)
         except VideoError as exc:

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import write_text
 from mcd_core.data.dataset import AVQADataset, make_dataset, open_stores
@@ -45,7 +45,7 @@ def predict_indices(model: torch.nn.Module, dataset: AVQADataset | ResidentBatch
     was_training = model.training
     model.eval()
     out: list[int] = []
-    for batch in tqdm(eval_batches(dataset, batch_size, workers, device), desc=desc, leave=False):
+    for batch in progress(eval_batches(dataset, batch_size, workers, device), desc=desc, unit="batch", leave=False):
         with autocast(device, precision):
             out.extend(model(to_device(batch, device)).logits.argmax(-1).tolist())
     model.train(was_training)

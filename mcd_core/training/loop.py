@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import remove_path, write_json, write_text
 from mcd_core.common.device import autocast, choose_device
@@ -152,7 +152,7 @@ def _train_epoch(model, loader, optimizer, device, precision: str, desc: str) ->
     sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
     seen = dict.fromkeys(sums, 0)
     correct = n = 0
-    for batch in tqdm(loader, desc=desc, leave=False):
+    for batch in progress(loader, desc=desc, unit="batch", leave=False):
         batch = to_device(batch, device)
         with autocast(device, precision):
             output = model(batch)

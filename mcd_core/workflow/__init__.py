@@ -1,20 +1,21 @@
 """What the Snakefile needs at parse time: the validated configuration with its defaults, the
 settings of each dataset, its video ids and shards. Imports no torch.
 
-May import: mcd_core.common, mcd_core.data, mcd_core.models, mcd_core.training (its torch-free
-config and files modules only at check time).
+May import: mcd_core.common, mcd_core.media (video file names and failure records),
+mcd_core.data, mcd_core.models, mcd_core.training (its torch-free config and files modules only at
+check time).
 """
 
 from mcd_core.workflow.config import (RECIPE_KEYS, SECTIONS, ConfigError, extra_for_variant,
-                                      load_schema, validate_config)
+                                      load_schema, validate_config, weights_dir)
 from mcd_core.data.questions import AnnotationError
 from mcd_core.workflow.datasets import (DatasetNotReadyError, DatasetSettings, annotation_video_ids,
                                         check_annotations, check_dataset_ready, dataset_settings,
                                         dataset_video_ids, datasets_to_check, demo_video_ids,
-                                        make_shards, shard_names)
+                                        make_shards, missing_video_ids, shard_names)
 
 __all__ = ["RECIPE_KEYS", "SECTIONS", "AnnotationError", "ConfigError", "DatasetNotReadyError",
            "DatasetSettings", "annotation_video_ids", "check_annotations", "check_dataset_ready",
-           "datasets_to_check", "dataset_settings", "dataset_video_ids",
-           "demo_video_ids", "extra_for_variant", "load_schema", "make_shards", "shard_names",
-           "validate_config"]
+           "datasets_to_check", "dataset_settings", "dataset_video_ids", "demo_video_ids",
+           "extra_for_variant", "load_schema", "make_shards", "missing_video_ids", "shard_names",
+           "validate_config", "weights_dir"]

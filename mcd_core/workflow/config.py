@@ -138,6 +138,17 @@ def _check_training(where: str, section: dict) -> None:
         raise ConfigError(f"{where}.extra: {exc}") from None
 
 
+DEFAULT_WEIGHTS_DIR = "resources/weights"
+ENV_WEIGHTS_DIR = "MCD_WEIGHTS_DIR"  # the same variable `mcd weights` and extraction honour
+
+
+def weights_dir(config: dict) -> str:
+    """The folder every job reads pretrained weights from: the config's `weights_dir`, else
+    $MCD_WEIGHTS_DIR, else resources/weights (relative to the working directory). The rules pass
+    it explicitly, so that a job never falls back to a folder beside the installed package."""
+    return config.get("weights_dir") or os.environ.get(ENV_WEIGHTS_DIR) or DEFAULT_WEIGHTS_DIR
+
+
 # Training keys passed as `mcd train` flags when the config sets them; unset, the variant's own
 # recipe applies (TrainConfig's defaults are the paper's).
 RECIPE_KEYS = ("epochs", "batch_size", "lr", "lr_step", "lr_gamma", "stride")

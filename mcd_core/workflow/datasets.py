@@ -10,6 +10,7 @@ version, since the Snakefile asks for the video ids of every shard job.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -18,9 +19,12 @@ from pathlib import Path
 from mcd_core.data.formats import get_format
 from mcd_core.data.questions import (AnnotationError, AnnotationSet, cross_split_duplicates,
                                      video_id_problem)
+from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
 from mcd_core.workflow.config import SECTIONS, ConfigError
 
 SPLITS = ("train", "val", "test")
+# Missing videos named in the stop message; the rest are counted.
+SHOWN_MISSING = 5
 
 
 class DatasetNotReadyError(RuntimeError):
@@ -151,11 +155,65 @@ def check_dataset_ready(ds: DatasetSettings) -> None:
             + "\n".join(missing))
 
 
+def present_video_ids(videos_dir: str | os.PathLike) -> set[str]:
+    """Ids of the video files in a folder (file name without a known container extension)."""
+    try:
+        entries = list(os.scandir(videos_dir))
+    except OSError as exc:
+        raise DatasetNotReadyError(f"{videos_dir}: cannot list the videos folder ({exc})") from None
+    return {Path(e.name).stem for e in entries
+            if e.is_file() and Path(e.name).suffix.lower() in VIDEO_EXTENSIONS}
+
+
+@functools.lru_cache(maxsize=16)
+def _ids_and_missing(videos: str, annotations: tuple[str, ...],
+                     fmt: str = "music_avqa") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(every annotated video id, those without a file); cached: the Snakefile asks for every job."""
+    ids = annotation_video_ids(list(annotations), fmt)
+    present = present_video_ids(videos)
+    return tuple(ids), tuple(v for v in ids if v not in present)
+
+
+def _annotated(ds: DatasetSettings) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    check_dataset_ready(ds)
+    return _ids_and_missing(ds.videos, tuple(ds.annotations[s] for s in SPLITS), ds.format)
+
+
+def missing_video_ids(ds: DatasetSettings) -> list[str]:
+    """Annotated videos without a file in the dataset's folder (none for a generated dataset)."""
+    return [] if ds.generator is not None else list(_annotated(ds)[1])
+
+
+def missing_videos_message(ds: DatasetSettings, missing: list[str], total: int) -> str:
+    shown = ", ".join(missing[:SHOWN_MISSING]) + (", ..." if len(missing) > SHOWN_MISSING else "")
+    return (f"dataset {ds.name!r}: {len(missing):,} of the {total:,} videos named by its annotations "
+            f"are not in {ds.videos} (first: {shown}; looked for <video_id> with one of "
+            f"{', '.join(VIDEO_EXTENSIONS)}). Put them there, point datasets.{ds.name}.videos at "
+            f"their folder, or leave them out with `missing_videos: skip` (in datasets.{ds.name}."
+            f"extraction, or --config 'extraction={{\"missing_videos\": \"skip\"}}'): their "
+            f"questions are then left out and the table's notes say how many")
+
+
 def dataset_video_ids(ds: DatasetSettings) -> list[str]:
+    """The videos to extract: a generated dataset's ids, or the annotated ids that have a file.
+    Annotated videos without a file stop the run here, before any job, unless the dataset's
+    `extraction.missing_videos` is `skip`."""
     if ds.generator is not None:
         return demo_video_ids(ds.generator["videos"])
-    check_dataset_ready(ds)
-    return sorted({q.video_id for split in load_splits(ds).values() for q in split.questions})
+    ids, missing = _annotated(ds)
+    if missing and ds.extraction.get("missing_videos", "stop") != "skip":
+        raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))
+    absent = set(missing)
+    return [v for v in ids if v not in absent]
+
+
+def write_missing_videos(path: str | os.PathLike, videos: str, annotations: list[str],
+                         fmt: str = "music_avqa") -> int:
+    """The failures manifest (`mcd_core.media.shardrun` format) of the annotated videos that have
+    no file in `videos`; returns their count. Scoring leaves their questions out and notes them."""
+    _, missing = _ids_and_missing(str(videos), tuple(annotations), fmt)
+    write_failures(path, [Failure(v, "videos", f"no video file in {videos}") for v in missing])
+    return len(missing)
 
 
 def make_shards(video_ids: list[str], shard_size: int) -> list[list[str]]:

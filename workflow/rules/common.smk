@@ -25,6 +25,8 @@ except pipeline.ConfigError as exc:
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 DATASETS = sorted(CONFIG["datasets"])
+# Pretrained weights: one folder for every job, passed explicitly (config `weights_dir`).
+WEIGHTS_DIR = pipeline.weights_dir(CONFIG)
 
 
 wildcard_constraints:
@@ -101,7 +103,7 @@ def merged_store(dataset, stream):
 def weights_flags(dataset):
     """As a list: shell commands quote each item (`{params.weights:q}`)."""
     ex = settings(dataset).extraction
-    return ["--weights", ex["weights"], "--seed", str(ex["seed"])]
+    return ["--weights", ex["weights"], "--seed", str(ex["seed"]), "--weights-dir", WEIGHTS_DIR]
 
 
 def weights_label(dataset):
@@ -115,11 +117,34 @@ def weights_fingerprint(wildcards):
     Only pretrained runs look at files (and import the backbone registries)."""
     if extraction(wildcards.dataset, "weights") != "pretrained":
         return weights_label(wildcards.dataset)
-    from mcd_core.features.backbones.registry import load_all_registries
     from mcd_core.features.backbones.weights import file_fingerprint
 
+    check_weights(wildcards.dataset)
+    return file_fingerprint(wildcards.backbone, WEIGHTS_DIR)
+
+
+def check_weights(dataset):
+    """Before any job: every weights file a pretrained dataset needs is on disk, or one error
+    lists all of them with the command that fetches them."""
+    ex = settings(dataset).extraction
+    if ex["weights"] != "pretrained":
+        return
+    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.weights import missing_weights_message
+
     load_all_registries()
-    return file_fingerprint(wildcards.backbone)
+    message = missing_weights_message([ex["visual_backbone"], ex["audio_backbone"]], WEIGHTS_DIR)
+    if message:
+        raise WorkflowError(message)
+
+
+def missing_videos(dataset):
+    """Annotated videos without a file, left out under `missing_videos: skip` (else the run has
+    stopped at parse time)."""
+    try:
+        return pipeline.missing_video_ids(settings(dataset))
+    except pipeline.DatasetNotReadyError as exc:
+        raise WorkflowError(str(exc)) from None
 
 
 def method_name(variant, seed, seeds):
@@ -167,7 +192,10 @@ def dataset_format(wildcards):
 
 # --- used by tables.smk ---
 def failure_manifests(dataset):
-    return [merged_store(dataset, s).replace(".zarr", ".failures.json") for s in ("visual", "audio")]
+    stores = [merged_store(dataset, s).replace(".zarr", ".failures.json") for s in ("visual", "audio")]
+    if video_ids(dataset) and missing_videos(dataset):
+        stores.append(f"results/{dataset}/missing_videos.failures.json")
+    return stores
 
 
 def score_meta(wildcards):
@@ -181,6 +209,8 @@ def score_meta(wildcards):
 
 
 def table_rows(wildcards):
+    video_ids(wildcards.dataset)  # the dataset is in place (videos, annotations)
+    check_weights(wildcards.dataset)
     ds = settings(wildcards.dataset)
     rows = expand(
         "results/{dataset}/scores/{tag}/{variant}_seed{seed}.csv",
@@ -201,6 +231,13 @@ def table_notes(wildcards):
         notes.append(
             f"backbones are randomly initialised (extraction.weights = random-init, seed {ex['seed']}):"
             " the numbers show that the pipeline learns, not pretrained accuracy"
+        )
+    missing = missing_videos(wildcards.dataset)
+    if missing:
+        notes.append(
+            f"{len(missing)} annotated videos have no file in {settings(wildcards.dataset).videos} and"
+            f" were left out with their questions (missing_videos: skip; list in"
+            f" results/{wildcards.dataset}/missing_videos.failures.json)"
         )
     return [item for n in notes for item in ("--note", n)]
 

@@ -17,8 +17,6 @@ rule demo_data:
         seed=lambda w: settings(w.dataset).generator["seed"],
         videos=lambda w: settings(w.dataset).generator["videos"],
         seconds=lambda w: settings(w.dataset).seconds,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd demo-data --out-dir {params.out_dir:q} --seed {params.seed:q}"
         " --videos {params.videos:q} --seconds {params.seconds:q} 2> {log:q}"

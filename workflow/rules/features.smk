@@ -21,8 +21,6 @@ rule extract_visual:
     resources:
         gpu=1,
     threads: 2
-    conda:
-        "../../environment.yml"
     shell:
         "mcd extract-visual --frames {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
         " --device {params.device:q} --precision {params.precision:q} --batch-size {params.batch_size:q}"
@@ -47,8 +45,6 @@ rule extract_audio:
         precision=lambda w: extraction(w.dataset, "precision"),
     resources:
         gpu=1,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd extract-audio {params.source:q} {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
         " --device {params.device:q} --precision {params.precision:q} --out {output.store:q} 2> {log:q}"
@@ -68,7 +64,5 @@ rule merge_features:
         "results/{dataset}/logs/merge/{stream}/{backbone}.log",
     benchmark:
         "results/{dataset}/benchmarks/merge/{stream}/{backbone}.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd merge --parts {input:q} --out {output.store:q} 2> {log:q}"

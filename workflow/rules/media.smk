@@ -15,6 +15,23 @@ rule shard_ids:
         write_shard_list(output[0], params.ids, log[0])
 
 
+rule missing_videos:
+    input:
+        lambda w: [annotation(w.dataset, s) for s in ("train", "val", "test")],
+    output:
+        "results/{dataset}/missing_videos.failures.json",
+    log:
+        "results/{dataset}/logs/missing_videos.log",
+    benchmark:
+        "results/{dataset}/benchmarks/missing_videos.tsv"
+    params:
+        videos=lambda w: settings(w.dataset).videos,
+        format=dataset_format,
+    shell:
+        "mcd missing-videos --format {params.format:q} --videos {params.videos:q} --annotations {input:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
 rule frames:
     input:
         ids="results/{dataset}/shards/{shard}.txt",
@@ -31,8 +48,6 @@ rule frames:
         short_side=lambda w: extraction(w.dataset, "frame_short_side"),
         on_error=lambda w: extraction(w.dataset, "on_error"),
     threads: 2
-    conda:
-        "../../environment.yml"
     shell:
         "mcd frames --videos {params.videos:q} --ids-file {input.ids:q} --seconds {params.seconds:q}"
         " --frame-short-side {params.short_side:q} --on-error {params.on_error:q}"
@@ -54,8 +69,6 @@ rule audio:
         seconds=lambda w: settings(w.dataset).seconds,
         on_error=lambda w: extraction(w.dataset, "on_error"),
     threads: 2
-    conda:
-        "../../environment.yml"
     shell:
         "mcd audio --videos {params.videos:q} --ids-file {input.ids:q} --seconds {params.seconds:q}"
         " --on-error {params.on_error:q} --workers {threads} --out {output:q} 2> {log:q}"
@@ -71,7 +84,5 @@ rule logmel:
         "results/{dataset}/logs/logmel/{shard}.log",
     benchmark:
         "results/{dataset}/benchmarks/logmel/{shard}.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd logmel --audio {input:q} --out {output.store:q} 2> {log:q}"

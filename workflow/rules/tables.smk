@@ -16,8 +16,6 @@ rule score_model:
         name=lambda w: method_name(w.variant, w.seed, training(w.dataset, "seeds")),
         meta=score_meta,
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd score --format {params.format:q} --annotations {input.test:q}"
         " --predictions {input.predictions:q} --name {params.name:q} {params.meta:q}"
@@ -36,8 +34,6 @@ rule prior_predictions:
         "results/{dataset}/benchmarks/prior.tsv"
     params:
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd prior --format {params.format:q} --train {input.train:q} --test {input.test:q}"
         " --out {output:q} 2> {log:q}"
@@ -56,8 +52,6 @@ rule score_prior:
     params:
         meta=score_meta,
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd score --format {params.format:q} --annotations {input.test:q}"
         " --predictions {input.predictions:q} --name prior {params.meta:q} --out {output:q} > {log:q} 2>&1"
@@ -80,8 +74,6 @@ rule table3:
         notes=table_notes,
         title=lambda w: f"Table III: {w.dataset}",
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd table --format {params.format:q} --rows {input.rows:q} --title {params.title:q}"
         " {params.notes:q} --train {input.train:q} --val {input.val:q} --test {input.test:q}"
@@ -96,7 +88,5 @@ rule modelcard:
         "results/logs/modelcard.log",
     benchmark:
         "results/benchmarks/modelcard.tsv"
-    conda:
-        "../../environment.yml"
     shell:
         "mcd modelcard --out {output:q} 2> {log:q}"

@@ -12,8 +12,6 @@ rule vocab:
         "results/{dataset}/benchmarks/vocab.tsv"
     params:
         format=dataset_format,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd vocab --format {params.format:q} --train {input:q} --out {output:q} 2> {log:q}"
 
@@ -39,8 +37,6 @@ rule train:
         out_dir=lambda w, output: str(Path(output.best).parent),
     resources:
         gpu=1,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd train --train {input.train:q} --val {input.val:q} --test {input.test:q}"
         " --vocab {input.vocab:q} --audio {input.audio:q} --visual {input.visual:q}"
@@ -62,8 +58,6 @@ rule predict:
         format=dataset_format,
     resources:
         gpu=1,
-    conda:
-        "../../environment.yml"
     shell:
         "mcd predict --format {params.format:q} --checkpoint {input.checkpoint:q}"
         " --annotations {input.test:q} --vocab {input.vocab:q} --audio {input.audio:q}"

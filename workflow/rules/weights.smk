@@ -1,20 +1,20 @@
 # Pretrained weights, on a machine with internet access: `snakemake --cores 1 fetch_weights`.
-# Extraction reads only local files; a missing one stops it with the path and this command.
+# They go to the config's `weights_dir`; a missing file stops the run before any job, naming it.
 
 
 rule fetch_weights:
     input:
-        lambda w: expand("resources/weights/.fetched/{backbone}", backbone=configured_backbones()),
+        lambda w: expand(f"{WEIGHTS_DIR}/.fetched/{{backbone}}", backbone=configured_backbones()),
 
 
 rule fetch_one_weights:
     output:
-        touch("resources/weights/.fetched/{backbone}"),
+        touch(f"{WEIGHTS_DIR}/.fetched/{{backbone}}"),
     log:
-        "resources/weights/.fetched/{backbone}.log",
+        f"{WEIGHTS_DIR}/.fetched/{{backbone}}.log",
     benchmark:
-        "resources/weights/.fetched/{backbone}.benchmark.tsv"
-    conda:
-        "../../environment.yml"
+        f"{WEIGHTS_DIR}/.fetched/{{backbone}}.benchmark.tsv"
+    params:
+        weights_dir=lambda w, output: str(Path(output[0]).parent.parent),  # {WEIGHTS_DIR}
     shell:
-        "mcd weights fetch {wildcards.backbone:q} 2> {log:q}"
+        "mcd weights fetch {wildcards.backbone:q} --weights-dir {params.weights_dir:q} 2> {log:q}"

@@ -1,7 +1,8 @@
 """Pretrained weights: where each backbone's state dict lives, how to get it, and how to load it.
 
-Every backbone registers a `WeightSource`. Its file lives in the weights directory
-(`resources/weights/` of the project, or `$MCD_WEIGHTS_DIR`, or an explicit argument) under the
+Every backbone registers a `WeightSource`. Its file lives in the weights directory (an explicit
+argument, which the pipeline always passes from its `weights_dir` setting; else `$MCD_WEIGHTS_DIR`;
+else `resources/weights` in the working directory, never beside the installed package) under the
 registered file name, always as a plain torch state dict. `mcd weights fetch NAME` puts it there on a
 networked machine; extraction only ever reads local files, so a missing file stops the job with the
 command that fixes it instead of a download attempt in the middle of a cluster run.
@@ -30,8 +31,7 @@ from mcd_core.common.atomic import atomic_path, write_text
 WEIGHT_MODES = ("pretrained", "random-init")
 WeightMode = Literal["pretrained", "random-init"]
 ENV_WEIGHTS_DIR = "MCD_WEIGHTS_DIR"
-# The project's checkout: mcd_core/backbones/weights.py -> parents[2].
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_WEIGHTS_DIR = Path("resources") / "weights"  # relative to the working directory
 
 
 class WeightsError(Exception):
@@ -74,12 +74,13 @@ def list_sources() -> list[WeightSource]:
 
 
 def weights_dir_path(weights_dir: str | os.PathLike | None = None) -> Path:
-    """The weights directory: the argument, else $MCD_WEIGHTS_DIR, else the project's resources."""
+    """The weights directory: the argument, else $MCD_WEIGHTS_DIR, else resources/weights in the
+    working directory (where a Snakemake job runs)."""
     if weights_dir is not None:
         return Path(weights_dir)
     if os.environ.get(ENV_WEIGHTS_DIR):
         return Path(os.environ[ENV_WEIGHTS_DIR])
-    return _PROJECT_ROOT / "resources" / "weights"
+    return DEFAULT_WEIGHTS_DIR
 
 
 def weights_file(name: str, weights_dir: str | os.PathLike | None = None) -> Path:
@@ -118,6 +119,24 @@ def file_fingerprint(name: str, weights_dir: str | os.PathLike | None = None) ->
         return f"sha256:{recorded}"
     st = path.stat()
     return f"size:{st.st_size},mtime_ns:{st.st_mtime_ns}"
+
+
+def missing_weights_message(names: list[str], weights_dir: str | os.PathLike | None = None) -> str | None:
+    """One message listing every weights file of `names` that is not on disk, with the commands
+    that provide them; None when all are there."""
+    missing = [(n, weights_file(n, weights_dir)) for n in names]
+    missing = [(n, p) for n, p in missing if not p.is_file()]
+    if not missing:
+        return None
+    folder = weights_dir_path(weights_dir)
+    lines = [f"{len(missing)} pretrained weights file(s) missing from {folder}:"]
+    lines += [f"  {name}: {path}" for name, path in missing]
+    names_arg = " ".join(n for n, _ in missing)
+    lines.append(f"On a machine with internet access run `mcd weights fetch {names_arg} --weights-dir "
+                 f"{folder}` (or `snakemake --cores 1 fetch_weights`) and copy the folder here; or "
+                 f"`mcd weights import NAME FILE` a file you downloaded; or set "
+                 f"`extraction.weights: random-init` to run without pretrained weights.")
+    return "\n".join(lines)
 
 
 def _is_hub(url: str) -> bool:
@@ -203,22 +222,39 @@ _HUB_FETCHERS: dict[str, Callable[[str], Mapping[str, Any]]] = {
 }
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _offline_hint(name: str) -> str:
+    return (f"without internet access, run `mcd weights fetch {name}` on a machine that has it and "
+            f"copy the weights folder, or `mcd weights import {name} FILE` a file you downloaded")
+
+
 def _obtain_state_file(src: WeightSource, dest: Path) -> None:
-    """Write the state dict of `src` to `dest`: through a library hub, or download and convert."""
+    """Write the state dict of `src` to `dest`: through a library hub, or download and convert.
+    Any failure of the hub or the download is one WeightsError line, with the offline routes."""
     import torch
 
     scheme, _, ref = src.url.partition(":")
     if scheme in _HUB_FETCHERS:
         if src.convert is not None:
             raise WeightsError(f"weight source {src.name!r}: convert is not supported for hub URLs")
-        torch.save(dict(_HUB_FETCHERS[scheme](ref)), dest)
+        try:
+            state = dict(_HUB_FETCHERS[scheme](ref))
+        except Exception as exc:
+            raise WeightsError(f"cannot fetch {src.name!r} through {scheme} ({ref}): {_one_line(exc)}; "
+                               f"{_offline_hint(src.name)}") from exc
+        torch.save(state, dest)
         return
     with tempfile.TemporaryDirectory(prefix=".tmp-download-", dir=dest.parent) as scratch:
         raw = Path(scratch) / "download"
         try:
             _download(src.url, raw)
         except Exception as exc:
-            raise WeightsError(f"cannot download {src.url} for {src.name!r}: {exc}") from exc
+            raise WeightsError(f"cannot download {src.url} for {src.name!r}: {_one_line(exc)}; "
+                               f"{_offline_hint(src.name)}") from exc
         got = sha256_file(raw)
         if src.sha256 and got != src.sha256.lower():
             raise WeightsError(f"download of {src.url} has sha256 {got}; the registered hash for "
@@ -238,6 +274,63 @@ def fetch(name: str, weights_dir: str | os.PathLike | None = None, force: bool =
         return target
     with atomic_path(target) as tmp:
         _obtain_state_file(src, tmp)
+        digest = sha256_file(tmp)
+    write_text(_sidecar(target), f"{digest}  {target.name}\n")
+    return target
+
+
+# --- importing a file obtained elsewhere (offline clusters) ---------------------------------------
+
+def _state_from_file(src: WeightSource, path: Path) -> Mapping[str, Any]:
+    """The state dict held by a downloaded file: the source's own converter, or for hub sources the
+    library's checkpoint (torch or safetensors; a `state_dict`/`model` entry is unwrapped, and an
+    open_clip model keeps only its image tower, as `fetch` stores it)."""
+    import torch
+
+    if src.convert is not None:
+        return src.convert(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state: Any = load_file(str(path))
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):
+        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+            state = state[key]
+    if src.url.startswith("open_clip:") and isinstance(state, Mapping) and any(
+            k.startswith("visual.") for k in state):
+        state = {k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")}
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path}: holds no state dict (a mapping of names to tensors) for {src.name!r}")
+    return state
+
+
+def import_file(name: str, file: str | os.PathLike, weights_dir: str | os.PathLike | None = None) -> Path:
+    """Store a weights file downloaded by hand as the weights of `name`: the registered download
+    sha256 is checked where there is one; the file is stored as `fetch` would store it."""
+    import torch
+
+    src = get_source(name)
+    file = Path(file)
+    if not file.is_file():
+        raise WeightsError(f"{file}: no such file to import as the weights of {name!r}")
+    got = sha256_file(file)
+    if src.sha256 and not _is_hub(src.url) and got != src.sha256.lower():
+        raise WeightsError(f"{file}: sha256 {got} does not match the registered {src.sha256} of "
+                           f"{name!r} (downloaded from {src.url}); is it the right file?")
+    target = weights_file(name, weights_dir)
+    with atomic_path(target) as tmp:
+        if src.convert is None and not _is_hub(src.url):
+            shutil.copyfile(file, tmp)
+        else:
+            try:
+                state = dict(_state_from_file(src, file))
+            except (WeightsError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                raise WeightsError(f"{file}: cannot be read as weights of {name!r} ({_one_line(exc)})") from exc
+            torch.save(state, tmp)
         digest = sha256_file(tmp)
     write_text(_sidecar(target), f"{digest}  {target.name}\n")
     return target

@@ -1,0 +1,13 @@
+"""Every test runs in an empty working directory with no `MCD_WEIGHTS_DIR`: what a user put in the
+checkout (real videos under resources/, downloaded weights) or in the environment cannot change a
+test's outcome. Tests reach the checkout's own files through absolute paths (`REPO / ...`)."""
+
+import pytest
+
+from mcd_core.features.backbones.weights import ENV_WEIGHTS_DIR
+
+
+@pytest.fixture(autouse=True)
+def isolated_working_directory(tmp_path_factory, monkeypatch):
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    monkeypatch.delenv(ENV_WEIGHTS_DIR, raising=False)
