@@ -142,7 +142,10 @@ def _real(tmp_path, present, annotated, missing_videos=None):
         (videos / f"{v}.mkv").write_bytes(b"")
     (videos / "notes.txt").write_text("not a video")
     for split in ("train", "val", "test"):
-        (tmp_path / f"{split}.json").write_text(json.dumps([{"video_id": v} for v in annotated]))
+        records = [{"video_id": v, "question_id": i, "type": '["Audio", "Counting"]',
+                    "question_content": "How many instruments are sounding in the video?", "templ_values": "[]",
+                    "question_deleted": 0, "anser": "two"} for i, v in enumerate(annotated)]
+        (tmp_path / f"{split}.json").write_text(json.dumps(records))
     config = shipped_config()
     config["datasets"]["music_avqa"].update(
         videos=str(videos), annotations={s: str(tmp_path / f"{s}.json") for s in ("train", "val", "test")})

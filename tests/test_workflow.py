@@ -136,7 +136,9 @@ def real_dataset(tmp_path: Path, present: list[str], annotated: list[str], **ext
     videos.mkdir(parents=True, exist_ok=True)
     for video_id in present:
         (videos / f"{video_id}.mp4").write_bytes(b"")
-    records = [{"video_id": v, "question_id": i} for i, v in enumerate(annotated)]
+    records = [{"video_id": v, "question_id": i, "type": '["Audio", "Counting"]',
+                "question_content": "How many instruments are sounding in the video?", "templ_values": "[]",
+                "question_deleted": 0, "anser": "two"} for i, v in enumerate(annotated)]
     for split in ("train", "val", "test"):
         (tmp_path / f"avqa-{split}.json").write_text(json.dumps(records))
     config = json.loads(json.dumps(TINY_DEMO))
