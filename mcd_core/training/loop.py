@@ -32,6 +32,7 @@ from mcd_core.models.common.losses import total_loss
 from mcd_core.scoring.predict import accuracy, predict_answers, to_device
 from mcd_core.training.config import TrainConfig
 from mcd_core.training.curves import LOSS_NAMES, metrics_csv, plot_curves
+from mcd_core.training.sampling import sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,15 @@ def is_finished(out_dir: Path, config: dict[str, Any]) -> bool:
         return False
 
 
-def _train_epoch(model, loader, optimizer, device, desc: str) -> dict[str, float]:
+def _train_epoch(model, loader, optimizer, device, desc: str, random_frames: int = 0,
+                 generator: torch.Generator | None = None) -> dict[str, float]:
     model.train()
     sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
     seen = dict.fromkeys(sums, 0)
     correct = n = 0
     for batch in tqdm(loader, desc=desc, leave=False):
+        if random_frames:
+            batch = sample_frames(batch, random_frames, generator)
         batch = to_device(batch, device)
         output = model(batch)
         parts = total_loss(output, batch["answer"])
@@ -158,7 +162,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
             loader = DataLoader(train_set, batch_size=train_cfg.batch_size, shuffle=True,
                                 generator=generator, num_workers=train_cfg.workers)
             losses = _train_epoch(model, loader, optimizer, device,
-                                  desc=f"epoch {epoch}/{train_cfg.epochs}")
+                                  desc=f"epoch {epoch}/{train_cfg.epochs}",
+                                  random_frames=train_cfg.random_frames, generator=generator)
             scheduler.step()
             val_acc = accuracy(val_set, predict_answers(model, val_set, vocab.answers, train_cfg.eval_batch_size,
                                                         device, train_cfg.workers, desc="val"))
