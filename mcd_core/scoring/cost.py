@@ -1,0 +1,46 @@
+"""How many training runs the paper's suite needs, and an estimate of their cost. Torch-free.
+
+Cost model: a run reads every training question once per epoch (forward and backward) and scores
+the validation and test splits once per epoch (forward only, counted as a third of a training
+step). Seconds = epochs x (train + (val + test) / 3) / rate, with `rate` training samples per second
+(MCD, D = 512, T = 60, batch 64) as `bench/train_throughput.py` measures it; the figures below are
+its measurements, named by machine. The estimate leaves out feature extraction and the variants'
+differing sizes (the ablations are at most MCD's size, the MLP baselines far smaller).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from mcd_core.scoring.experiments import needed_runs
+
+# Training samples per second of `bench/train_throughput.py` (in-memory path), per machine.
+MEASURED_RATES: dict[str, float] = {
+    "cpu (2 shared cores, this project's development machine)": 0.0,
+}
+EVAL_FRACTION = 1 / 3   # an evaluation sample costs about a third of a training step (no backward)
+
+
+def run_seconds(epochs: int, counts: Sequence[int], rate: float) -> float:
+    train, val, test = counts
+    return epochs * (train + (val + test) * EVAL_FRACTION) / rate
+
+
+def plan_text(experiments: Sequence[str], visual: str, seeds: Sequence[int], counts: Sequence[int] | None,
+              epochs: int, finished: int = 0) -> str:
+    """One paragraph: the runs needed (distinct features/variant/seed), and their estimated cost."""
+    runs = needed_runs(experiments, visual, seeds)
+    variants = sorted({r.variant for r in runs})
+    backbones = sorted({r.visual for r in runs})
+    lines = [f"paper suite ({', '.join(experiments)}): {len(runs)} training runs "
+             f"({len(variants)} variants x {len(seeds)} seed(s); visual backbones {', '.join(backbones)}), "
+             f"{finished} already finished, {len(runs) - finished} to train; {epochs} epochs each"]
+    if counts is None:
+        lines.append("cost: question counts unknown until the annotation files exist")
+        return "\n".join(lines)
+    lines.append(f"questions per epoch: train {counts[0]}, val {counts[1]}, test {counts[2]}")
+    for machine, rate in MEASURED_RATES.items():
+        if rate > 0:
+            hours = (len(runs) - finished) * run_seconds(epochs, counts, rate) / 3600
+            lines.append(f"estimated training time at {rate:.0f} samples/s ({machine}): {hours:.1f} h")
+    return "\n".join(lines)
