@@ -56,7 +56,8 @@ def time_loader(ds, batch_size: int, workers: int, steps: int) -> float:
     return seen / (time.perf_counter() - began)
 
 
-def time_training(ds, model, opt, batch_size: int, workers: int, steps: int, seed: int) -> float:
+def time_training(ds, model, opt, batch_size: int, workers: int, steps: int, seed: int,
+                  device: torch.device = torch.device("cpu")) -> float:
     """Samples/s of `steps` full training steps (loading, forward, backward, Adam), after one
     untimed warm-up step."""
     loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers,
@@ -65,13 +66,16 @@ def time_training(ds, model, opt, batch_size: int, workers: int, steps: int, see
     for i, batch in enumerate(loader):
         if i == 1:  # the first step warms up allocators, kernels and (for Zarr) the file handles
             began, seen = time.perf_counter(), 0
-        loss = total_loss(model(to_device(batch, torch.device("cpu"))), batch["answer"])["total"]
+        batch = to_device(batch, device)
+        loss = total_loss(model(batch), batch["answer"])["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
         seen += len(batch["answer"])
         if i + 1 == steps + 1:
             break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return seen / (time.perf_counter() - began)
 
 
@@ -84,7 +88,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1, help="DataLoader workers (training default: 1)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the training steps run (the cost estimate of `paper.done` uses both)")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # as `mcd train` does on CPU (TrainConfig.flush_denormal)
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,21 +102,22 @@ def main() -> None:
         preload = time.perf_counter() - began
         lazy = AVQADataset(questions, vocab, audio, visual)
         print(f"{len(questions)} questions over {args.videos} videos, T={args.seconds}, batch {args.batch_size}, "
-              f"{args.threads} torch threads, {args.workers} workers")
+              f"{args.threads} torch threads, {args.workers} workers, device {args.device}")
         print(f"preload of {args.videos} videos into memory: {preload:.2f} s")
         for name, ds in (("zarr", lazy), ("memory", mem)):
             print(f"data only   [{name:>6}]: {time_loader(ds, args.batch_size, args.workers, args.steps):9.1f} samples/s")
         torch.manual_seed(0)
         cfg = variant_config("mcd", n_answers=len(vocab.answers), vocab_size=len(vocab.words),
                              n_object_words=len(vocab.object_words))
-        model = build_model(cfg)
+        model = build_model(cfg).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         # Rounds alternate between the two paths, so that drift in the machine's speed (other load,
         # clocks) hits both alike; the figure per path is its median round.
         rates = {"zarr": [], "memory": []}
         for r in range(args.rounds):
             for name, ds in (("zarr", lazy), ("memory", mem))[:: 1 if r % 2 == 0 else -1]:
-                rates[name].append(time_training(ds, model, opt, args.batch_size, args.workers, args.steps, r))
+                rates[name].append(time_training(ds, model, opt, args.batch_size, args.workers, args.steps, r,
+                                                 device))
         for name, values in rates.items():
             rate = statistics.median(values)
             print(f"train steps [{name:>6}]: {rate:9.1f} samples/s (median of {args.rounds} rounds of "

@@ -3,9 +3,11 @@
 Cost model: a run reads every training question once per epoch (forward and backward) and scores
 the validation and test splits once per epoch (forward only, counted as a third of a training
 step). Seconds = epochs x (train + (val + test) / 3) / rate, with `rate` training samples per second
-(MCD, D = 512, T = 60, batch 64) as `bench/train_throughput.py` measures it; the figures below are
-its measurements, named by machine. The estimate leaves out feature extraction and the variants'
-differing sizes (the ablations are at most MCD's size, the MLP baselines far smaller).
+(MCD, D = 512, T = 60, batch 64); the figures below are measurements, named by machine and script.
+The GPU figure is the model alone on batches already in GPU memory (`bench/gpu_steps.py`): a real
+run that reads Zarr stores from disk is slower, so read it as a lower bound. The estimate leaves out
+feature extraction and the variants' differing sizes (the ablations are at most MCD's size plus a
+late-fusion layer, the MLP baselines far smaller).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from typing import Sequence
 
 from mcd_core.scoring.experiments import needed_runs
 
-# Training samples per second of `bench/train_throughput.py` (in-memory path), per machine.
+# Training samples per second, per machine (2026-11-28):
 MEASURED_RATES: dict[str, float] = {
-    "cpu (2 shared cores, this project's development machine)": 0.0,
+    # bench/gpu_steps.py --visual-dim 1536: 1764 samples/s train, 5752 eval (ResNet-18 512-d: 1703)
+    "one NVIDIA H200, model alone": 1764.0,
+    # bench/train_throughput.py --threads 1 --videos 64 --steps 3 --rounds 2, in-memory path, 512-d
+    "CPU, 1 thread of the shared 2-core development machine": 5.2,
 }
-EVAL_FRACTION = 1 / 3   # an evaluation sample costs about a third of a training step (no backward)
+EVAL_FRACTION = 1 / 3   # an evaluation sample costs about a third of a training step (no backward;
+#                         measured 0.31 on the H200 by bench/gpu_steps.py)
 
 
 def run_seconds(epochs: int, counts: Sequence[int], rate: float) -> float:
