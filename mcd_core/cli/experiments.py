@@ -128,6 +128,14 @@ def run_paper_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_md_html(args: argparse.Namespace) -> int:
+    from mcd_core.common.atomic import write_text
+    from mcd_core.scoring.mdhtml import markdown_to_html
+
+    write_text(args.out, markdown_to_html(Path(args.md).read_text(encoding="utf-8")))
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("paper-table", help="one of the paper's tables (II, IV, VI-X): mean ± sd over "
                                                   "seeds beside the paper's numbers")
@@ -152,6 +160,11 @@ def register(subparsers) -> None:
     p.add_argument("--title", default="Fig. 5(b): late fusion against MCD")
     p.add_argument("--out", type=Path, required=True, help="PNG to write")
     p.set_defaults(func=run_fig5b)
+
+    p = subparsers.add_parser("md-html", help="a markdown table (table3.md) as an HTML page for the report")
+    p.add_argument("--md", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=run_md_html)
 
     p = subparsers.add_parser("paper-plan", help="training runs the paper's suite needs, and their cost")
     p.add_argument("--experiments", nargs="+", required=True)

@@ -21,6 +21,7 @@ from typing import Mapping, Sequence
 
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.scoring.experiments import Experiment, paper_columns, read_paper_results
+from mcd_core.scoring.mdhtml import STYLE
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY
 from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError
 
@@ -231,9 +232,7 @@ def table_html(t: ExperimentTable, title: str) -> str:
     """A self-contained HTML page of the same grids and notes (the report shows it inline)."""
     esc = html.escape
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>", esc(title), "</title><style>",
-             "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin:6px 0 14px}"
-             "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}td:first-child,th:first-child"
-             "{text-align:left}th{background:#eee}", "</style></head><body>", f"<h2>{esc(title)}</h2>"]
+             STYLE, "</style></head><body>", f"<h2>{esc(title)}</h2>"]
     for caption, head, body in _grids(t):
         parts.append(f"<table><caption>{esc(caption)}</caption><tr>")
         parts += [f"<th>{esc(h)}</th>" for h in head]

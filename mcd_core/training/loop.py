@@ -192,7 +192,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                    "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
                    "answers": list(vocab.answers), "rng": _rng_state(generator)}, last)
             write_text(out_dir / "metrics.csv", metrics_csv(history))
-            plot_curves(history, out_dir / "curves.png")
+            plot_curves(history, out_dir / "curves.png", title="/".join(out_dir.resolve().parts[-3:]))
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
     finally:

@@ -1,0 +1,118 @@
+"""The paper's experiment suite as Snakemake targets: every target plans on music_avqa (dry run,
+dummy annotation files), the aggregate prints its run count and cost, and (slow) Tables II and VII
+build end to end on a small demo with the expected ordering."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from mcd_core.scoring.experiments import TABLES, needed_runs
+from test_workflow import TINY_DEMO, planned_jobs, snakemake, write_config
+
+TARGETS = [*(f"{t}.csv" for t in TABLES), "fig5b.png", "paper.done"]
+
+
+def music_avqa_config(tmp: Path, seeds=(0, 1, 2)) -> dict:
+    """music_avqa as config/config.yaml defines it, over dummy annotation files and an empty videos
+    folder (a dry run reads only the annotations' video ids)."""
+    (tmp / "videos").mkdir(parents=True)
+    qid = 0
+    for split, n in (("train", 30), ("val", 8), ("test", 9)):
+        records = []
+        for i in range(n):
+            qid += 1
+            records.append({"video_id": f"{i % 5:08d}", "question_id": qid, "type": '["Audio", "Counting"]',
+                            "question_content": "How many <Object> are there?", "templ_values": '["piano"]',
+                            "question_deleted": 0, "anser": "two"})
+        (tmp / f"avqa-{split}.json").write_text(json.dumps(records))
+    import yaml
+
+    real = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    entry = real["datasets"]["music_avqa"]
+    entry.update(videos="videos", annotations={s: f"avqa-{s}.json" for s in ("train", "val", "test")})
+    return {"run": [], "datasets": {"music_avqa": entry}, "training": {"seeds": list(seeds)}}
+
+
+def test_every_paper_target_plans_on_music_avqa_with_shared_runs_and_a_cost(tmp_path):
+    write_config(tmp_path, music_avqa_config(tmp_path))
+    proc = snakemake(tmp_path, "-n", *(f"results/music_avqa/{t}" for t in TARGETS))
+    jobs = planned_jobs(proc)
+    runs = needed_runs([*TABLES, "fig5b"], "swinv2_large", [0, 1, 2])
+    assert jobs["train"] == len(runs)                         # one run per (features, variant, seed)
+    assert jobs["paper_table"] == len(TABLES) and jobs["fig5b"] == 1 and jobs["paper"] == 1
+    assert jobs["table3_html"] == 1
+    assert jobs["extract_visual"] == 3                        # Table IV: three visual backbones
+    late = {r for r in runs if r.variant.startswith("mcd_late")}
+    assert jobs["predict"] == len(runs) - len(late)           # Fig. 5(b) reads curves, not predictions
+    out = proc.stdout + proc.stderr
+    assert f"{len(runs)} training runs" in out and "0 already finished" in out
+    assert "estimated training time" in out and "NVIDIA H200" in out
+    for target in TARGETS:
+        assert f"results/music_avqa/{target}" in out
+
+
+def test_music_avqa_table3_follows_the_papers_swin_v2_l_model(tmp_path):
+    write_config(tmp_path, music_avqa_config(tmp_path, seeds=(0,)))
+    proc = snakemake(tmp_path, "-n", "-p", "results/music_avqa/table3.csv")
+    out = proc.stdout + proc.stderr
+    assert "runs/swinv2_large-vggish/mcd/seed0/best.pt" in out
+    assert "Table III MCD row (76.12)" in out                  # the note, in the planned command
+
+
+def test_every_paper_target_plans_on_the_demo(tmp_path):
+    write_config(tmp_path, TINY_DEMO)
+    jobs = planned_jobs(snakemake(tmp_path, "-n", *(f"results/demo/{t}" for t in TARGETS)))
+    assert jobs["train"] == len(needed_runs([*TABLES, "fig5b"], "resnet18", [0]))
+    assert jobs["paper"] == 1
+
+
+SMALL_DEMO = json.loads(json.dumps(TINY_DEMO))
+SMALL_DEMO["datasets"]["demo"]["generator"] = {"seed": 3, "videos": 40}
+SMALL_DEMO["datasets"]["demo"]["extraction"]["shard_size"] = 20
+SMALL_DEMO["datasets"]["demo"]["training"] = {"epochs": 6, "batch_size": 16, "lr_step": 4, "workers": 0,
+                                              "extra": ["d_model=64", "in_memory=true"]}
+
+
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="") as fh:
+        return {row["method"]: row for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory):
+    work = tmp_path_factory.mktemp("paper_demo")
+    write_config(work, SMALL_DEMO)
+    snakemake(work, "--cores", "2", "results/demo/table2.csv", "results/demo/table7.csv")
+    return work
+
+
+@pytest.mark.slow
+def test_table2_builds_on_the_demo_with_q_only_at_the_prior(built_demo):
+    rows = read_rows(built_demo / "results/demo/table2.csv")
+    assert list(rows) == ["Q", "A", "V", "Q+A", "Q+V", "Q+A+V", "prior", "N"]
+    overall = {m: float(r["overall"]) for m, r in rows.items() if m != "N"}
+    assert abs(overall["Q"] - overall["prior"]) <= 6.0, overall          # question alone: the prior
+    assert overall["Q+A+V"] > overall["prior"] + 5.0, overall            # the demo's answers need a/v
+    assert rows["Q"]["paper_overall"] == "51.24" and rows["Q"]["n_seeds"] == "1"
+    assert "1 seed: no spread" in rows["Q"]["notes"]
+    assert rows["prior"]["notes"].startswith("most frequent training answer")
+    md = (built_demo / "results/demo/table2.md").read_text()
+    assert "randomly initialised" in md and "| Q+A+V | 1 |" in md
+    assert (built_demo / "results/demo/table2_bars.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_table7_builds_on_the_demo_with_every_attention_variant(built_demo):
+    rows = read_rows(built_demo / "results/demo/table7.csv")
+    assert len(rows) == 11 and rows["N"]["overall"]
+    mcd = rows["bidirectional inter-attention (MCD)"]
+    assert mcd["paper_overall"] == "76.12" and mcd["variant"] == "mcd"
+    assert float(mcd["diff_overall"]) == pytest.approx(float(mcd["overall"]) - 76.12, abs=0.011)
+    prior = read_rows(built_demo / "results/demo/table2.csv")["prior"]
+    assert float(mcd["overall"]) > float(prior["overall"]), (mcd["overall"], prior["overall"])
+    # MCD is one run shared by the tables that list it
+    assert len(list((built_demo / "results/demo/runs/resnet18-vggish/mcd").iterdir())) == 1
