@@ -140,3 +140,11 @@ def test_paper_plan_counts_distinct_runs(tmp_path, capsys):
     text = out.read_text()
     n = len(needed_runs([*TABLES, "fig5b"], "resnet18", [0, 1]))
     assert f"{n} training runs" in text and "31927" in text
+
+
+def test_markdown_tables_become_html_tables():
+    from mcd_core.scoring.mdhtml import markdown_to_html
+
+    page = markdown_to_html("# T\n\n| Method | A \\| B |\n| --- | ---: |\n| MCD | 1.00 |\n\nNotes:\n\n- one\n- two\n")
+    assert "<h2>T</h2>" in page and "<th>A | B</th>" in page and "<td>MCD</td><td>1.00</td>" in page
+    assert page.count("<tr>") == 2 and "<li>one</li><li>two</li>" in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,10 +71,11 @@ def test_every_paper_target_plans_on_the_demo(tmp_path):
     assert jobs["paper"] == 1
 
 
+# Big enough for the orderings to show over the noise (about 140 test questions), small enough for CPU.
 SMALL_DEMO = json.loads(json.dumps(TINY_DEMO))
-SMALL_DEMO["datasets"]["demo"]["generator"] = {"seed": 3, "videos": 40}
-SMALL_DEMO["datasets"]["demo"]["extraction"]["shard_size"] = 20
-SMALL_DEMO["datasets"]["demo"]["training"] = {"epochs": 6, "batch_size": 16, "lr_step": 4, "workers": 0,
+SMALL_DEMO["datasets"]["demo"]["generator"] = {"seed": 3, "videos": 120}
+SMALL_DEMO["datasets"]["demo"]["extraction"]["shard_size"] = 60
+SMALL_DEMO["datasets"]["demo"]["training"] = {"epochs": 10, "batch_size": 32, "lr_step": 8, "workers": 0,
                                               "extra": ["d_model=64", "in_memory=true"]}
 
 
@@ -86,7 +88,8 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
 def built_demo(tmp_path_factory):
     work = tmp_path_factory.mktemp("paper_demo")
     write_config(work, SMALL_DEMO)
-    snakemake(work, "--cores", "2", "results/demo/table2.csv", "results/demo/table7.csv")
+    snakemake(work, "--cores", "2", "results/demo/table2.csv", "results/demo/table7.csv",
+              "results/demo/table3.html")
     return work
 
 
@@ -116,3 +119,63 @@ def test_table7_builds_on_the_demo_with_every_attention_variant(built_demo):
     assert float(mcd["overall"]) > float(prior["overall"]), (mcd["overall"], prior["overall"])
     # MCD is one run shared by the tables that list it
     assert len(list((built_demo / "results/demo/runs/resnet18-vggish/mcd").iterdir())) == 1
+
+
+def chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def report_results(report: Path) -> dict:
+    """The `results` object the report embeds: path -> {mime_type, labels, data_uri, ...}."""
+    text = report.read_text(encoding="utf-8")
+    start = text.index("var results = {") + len("var results = ")
+    return json.loads(text[start: text.index("};", start) + 1])
+
+
+@pytest.mark.slow
+def test_report_shows_tables_as_tables_bars_and_labelled_curves_in_chromium(built_demo, tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium (apt-get install -y chromium; .ci/run installs it)")
+    report = built_demo / "report.html"
+    snakemake(built_demo, "--report", str(report), "results/demo/table2.csv", "results/demo/table7.csv",
+              "results/demo/table3.html")
+    results = report_results(report)
+    for table in ("table2", "table7", "table3"):
+        assert results[f"results/demo/{table}.html"]["mime_type"] == "text/html"   # shown, not downloaded
+    assert results["results/demo/table7_bars.png"]["mime_type"] == "image/png"
+    curves = {k: v for k, v in results.items() if k.endswith("curves.png")}
+    assert len(curves) == 16                                        # one per run of Tables II and VII
+    assert {v["labels"]["run"] for v in curves.values()} == {k.split("runs/")[1].rsplit("/", 1)[0]
+                                                              for k in curves}
+
+    # Open the report in headless Chromium, let the report's own code show Table VII's page, and
+    # take a screenshot: the table must be drawn (ink in the content area, ruled table lines).
+    key = "results/demo/table7.html"
+    page = tmp_path / "report_table7.html"
+    text = report.read_text(encoding="utf-8")
+    show = ("<script>window.addEventListener('load', function () { setTimeout(function () {"
+            f"app.setView({{content: 'html', contentPath: results['{key}'].data_uri, resultPath: '{key}'}});"
+            "setTimeout(function () { document.body.setAttribute('data-shown', 'yes'); }, 300);"
+            "}, 300); });</script>")
+    cut = text.rindex("</body>")
+    page.write_text(text[:cut] + show + text[cut:], encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+             "--virtual-time-budget=10000"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=180).stdout
+    assert 'data-shown="yes"' in dom and '<iframe src="data:text/html' in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=180)
+    from PIL import Image
+
+    image = Image.open(shot).convert("L")
+    width, height = image.size
+    content = image.crop((int(width * 0.22), 0, width, int(height * 0.7)))   # right of the menu
+    pixels = list(content.getdata())
+    ink = sum(p < 128 for p in pixels) / len(pixels)
+    assert ink > 0.01, f"Table VII's page looks blank in the report ({ink:.3%} dark pixels)"
+    rows = [sum(content.getpixel((x, y)) < 200 for x in range(content.size[0])) for y in range(content.size[1])]
+    assert sum(r > 0.3 * content.size[0] for r in rows) >= 10      # horizontal rules of the tables

@@ -37,9 +37,11 @@ def plan_text(experiments: Sequence[str], visual: str, seeds: Sequence[int], cou
     """One paragraph: the runs needed (distinct features/variant/seed), and their estimated cost."""
     runs = needed_runs(experiments, visual, seeds)
     variants = sorted({r.variant for r in runs})
+    settings = {(r.visual, r.variant) for r in runs}
     backbones = sorted({r.visual for r in runs})
     lines = [f"paper suite ({', '.join(experiments)}): {len(runs)} training runs "
-             f"({len(variants)} variants x {len(seeds)} seed(s); visual backbones {', '.join(backbones)}), "
+             f"({len(settings)} settings of {len(variants)} variants on visual backbones "
+             f"{', '.join(backbones)}, x {len(seeds)} seed(s)), "
              f"{finished} already finished, {len(runs) - finished} to train; {epochs} epochs each"]
     if counts is None:
         lines.append("cost: question counts unknown until the annotation files exist")

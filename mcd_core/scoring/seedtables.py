@@ -209,7 +209,13 @@ def _all_notes(t: ExperimentTable) -> list[str]:
         notes.append(next(iter(provenance.values())))
     else:
         notes += [f"{label}: {text}" for label, text in provenance.items()]
-    notes += [f"{r.label}: {'; '.join(r.notes)}" for r in t.rows if r.notes]
+    single = "1 seed: no spread"
+    if all(single in r.notes for r in t.rows if r.variant != "prior"):
+        notes.append("every trained row has 1 seed: no spread (list several in training.seeds for mean ± sd)")
+        notes += [f"{r.label}: {'; '.join(n for n in r.notes if n != single)}" for r in t.rows
+                  if any(n != single for n in r.notes)]
+    else:
+        notes += [f"{r.label}: {'; '.join(r.notes)}" for r in t.rows if r.notes]
     return notes
 
 
