@@ -85,6 +85,7 @@ def fig5b(curves: Mapping[str, Sequence[list[dict[str, float]]]], path: str | os
                             label=f"{label} ({'val' if key == 'val_acc' else 'test'}, {len(runs)} seed(s))")
         ax.set_title(f"late fusion by {'concatenation' if mode == 'concat' else 'addition'}")
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize="x-small")
     axes[0].set_ylabel("accuracy (%)")
     fig.suptitle(title, fontsize="medium")
