@@ -101,3 +101,30 @@ def test_model_card_is_computed_for_the_papers_swin_v2_l_setting(tmp_path):
     # the projection of 1536-d frames to D = 512 has 1024 x 512 more weights than the 512-d one
     assert round((rows[0].params_plain_m - resnet[0].params_plain_m) * 1e6) == 1024 * 512
     assert get_variant("mcd_n2").fields == {"n_blocks": 2}
+
+
+def test_training_with_random_frames_is_seeded_and_differs_from_every_second(tmp_path):
+    """`random_frames=k` goes through the training loop: the same seed gives the same run, and the
+    sampled steps change what is learned (evaluation still reads every second)."""
+    from avqa_synthetic import make_task, write_task_stores
+    from mcd_core.data.vocab import Vocab
+    from mcd_core.training.config import split_overrides
+    from mcd_core.training.files import RunFiles, train_from_files
+    from test_train import TINY_SET, _write_annotations
+
+    questions, audio, visual, ids = make_task(12, seconds=6, audio_dim=5, visual_dim=7)
+    a, v = write_task_stores(tmp_path, audio, visual, ids, lengths=[6] * 12)
+    train_q = [q for q in questions if int(q.video_id) < 9]
+    Vocab.from_questions(train_q).save(tmp_path / "vocab.json")
+    files = RunFiles(train=_write_annotations(tmp_path / "train.json", train_q),
+                     val=_write_annotations(tmp_path / "val.json", [q for q in questions if int(q.video_id) >= 9]),
+                     vocab=tmp_path / "vocab.json", audio=a, visual=v)
+    model, _ = split_overrides(TINY_SET, "mcd")
+
+    def run(out, k):
+        cfg = TrainConfig(epochs=2, batch_size=8, lr_step=2, seed=0, device="cpu", random_frames=k)
+        return [r["train_loss"] for r in train_from_files(files, "mcd", tmp_path / out, cfg, model).history]
+
+    sampled = run("a", 2)
+    assert sampled == run("b", 2)
+    assert sampled != run("c", 0)
