@@ -18,7 +18,8 @@ from mcd_core.scoring.experiments import needed_runs
 
 # Training samples per second, per machine (2026-11-28):
 MEASURED_RATES: dict[str, float] = {
-    # bench/gpu_steps.py --visual-dim 1536: 1764 samples/s train, 5752 eval (ResNet-18 512-d: 1703)
+    # the steps of bench/gpu_steps.py (run inline on the device, model as of commit 8df06ba, i.e.
+    # without f_q's D x D projection): visual 1536-d 1764 samples/s train, 5752 eval; 512-d: 1703
     "one NVIDIA H200, model alone": 1764.0,
     # bench/train_throughput.py --threads 1 --videos 64 --steps 3 --rounds 2, in-memory path, 512-d
     "CPU, 1 thread of the shared 2-core development machine": 5.2,
