@@ -19,6 +19,7 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/weights.smk"
+include: "workflow/rules/experiments.smk"
 
 
 # Cheap rules and weight downloads run on the submitting host when a cluster profile is used

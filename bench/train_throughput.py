@@ -68,7 +68,7 @@ def time_loader(data, batch_size: int, workers: int, steps: int, device: torch.d
 
 
 def time_training(data, model, opt, batch_size: int, workers: int, steps: int, seed: int,
-                  device: torch.device) -> float:
+                  device: torch.device = torch.device("cpu")) -> float:
     """Samples/s of `steps` full training steps (loading, forward, backward, Adam), after one
     untimed warm-up step."""
     precision = "bf16" if device.type == "cuda" else "fp32"

@@ -26,7 +26,7 @@ def test_shipped_config_is_valid_and_gets_defaults():
     assert real.seconds == 60
     assert real.extraction["weights"] == "pretrained"
     assert real.annotations["test"].endswith("json_update/avqa-test.json")
-    assert real.feature_tag == "resnet18-vggish"
+    assert real.feature_tag == "swinv2_large-vggish"     # the paper's Table III MCD model (Table IV)
 
 
 def test_misspelt_key_is_named():

@@ -17,7 +17,7 @@ from mcd_core.cli.errors import UserError
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
 COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "weights", "annotations", "train",
-                   "modelcard", "ask")
+                   "modelcard", "ask", "experiments")
 
 
 class HelpFormatter(argparse.HelpFormatter):

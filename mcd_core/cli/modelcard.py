@@ -15,6 +15,7 @@ def run_modelcard(args: argparse.Namespace) -> int:
     rows = model_card(seconds=args.seconds, visual_dim=args.visual_dim, audio_dim=args.audio_dim,
                       n_answers=args.answers)
     write_model_card(args.out, rows)
+    log.info("visual input %d-d: %s", rows[0].visual_dim, rows[0].setting)
     for r in rows:
         log.info("N=%d: params %.3f M plain, %.3f M thop-style (paper %.3f M); %.3f GMACs (paper %.3f G)",
                  r.n_blocks, r.params_plain_m, r.params_thop_m, r.paper_params_m, r.macs_g, r.paper_flops_g)
@@ -25,7 +26,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("modelcard", help="parameters and MACs of MCD for N = 1, 2, 3 (Table VIII)")
     p.add_argument("--out", type=Path, required=True, help="CSV to write")
     p.add_argument("--seconds", type=int, default=60, help="time steps T (MUSIC-AVQA: 60)")
-    p.add_argument("--visual-dim", type=int, default=512, help="visual feature width D (resnet18: 512)")
+    p.add_argument("--visual-dim", type=int, default=1536,
+                   help="visual feature width (default 1536: Swin-V2-L, the model of the paper's Table "
+                        "VIII N = 2 row; 512 for ResNet-18 or CLIP ViT-B/32)")
     p.add_argument("--audio-dim", type=int, default=128, help="audio feature width D (vggish: 128)")
     p.add_argument("--answers", type=int, default=42, help="answer vocabulary size (MUSIC-AVQA: 42)")
     p.set_defaults(func=run_modelcard)

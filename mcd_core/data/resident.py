@@ -67,13 +67,11 @@ class ResidentBatches:
                 generator: torch.Generator | None = None) -> Iterator[dict]:
         n = len(self)
         # As a DataLoader iterator: one draw for its workers' base seed, from `generator` or, without
-        # one, from torch's global generator (which dropout uses too).
+        # one, from torch's global generator (which dropout uses too); then RandomSampler's
+        # permutation, and after the last batch its (empty) tail permutation, also drawn.
         torch.empty((), dtype=torch.int64).random_(generator=generator)
-        if shuffle:
-            # Then RandomSampler's permutation, and its (empty) tail permutation, also drawn.
-            order = torch.randperm(n, generator=generator)
-            torch.randperm(n, generator=generator)
-        else:
-            order = torch.arange(n)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for first in range(0, n, batch_size):
             yield self.batch(order[first:first + batch_size])
+        if shuffle:
+            torch.randperm(n, generator=generator)

@@ -1,9 +1,9 @@
 """Vocabularies built from the training split: question words, text-object words, answers.
 
-Index 0 of both word lists is `<pad>` (the community's padding index). Index 1 is `<unk>`: the
-community built its word list over all splits, so it never met an unseen word; we build from the
-train split only (no peeking at val/test), so a val/test word never seen in training maps to
-`<unk>` instead of crashing. Answers unseen in training get index -1 and are scored as wrong.
+Index 0 of both word lists is `<pad>` (the community's padding index). Index 1 is `<unk>`. Like
+the AVST and TSPM loaders we build every list from the train split only (reference-facts §1: 93
+words, 42 answers); a val/test word never seen in training maps to `<unk>` instead of crashing.
+Answers unseen in training get index -1 and are scored as wrong.
 
 Every list is sorted after the two specials, so the same train file gives a byte-identical
 vocab.json.

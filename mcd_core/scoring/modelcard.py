@@ -31,6 +31,11 @@ from mcd_core.models.mcd.config import MCDConfig
 THOP_COUNTED_TYPES = (nn.Linear, nn.LSTM, nn.GRU, nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm,
                       nn.Conv1d, nn.Conv2d)
 PAPER_TABLE_VIII = {1: (6.026, 2.173), 2: (7.587, 2.542), 3: (9.148, 2.850)}  # N: (params M, FLOPs G)
+# The paper's Table VIII N = 2 row (76.12 %) is the Swin-V2-L model of Table IV (1536-d frames, Sec.
+# IV-A-2), so the card is computed for that input by default; 512 gives the ResNet-18 / CLIP setting.
+PAPER_VISUAL_DIM = 1536
+VISUAL_SETTINGS = {512: "ResNet-18 / CLIP ViT-B/32 (512-d)", 768: "CLIP ViT-L/14 (768-d)",
+                   1536: "Swin-V2-L (1536-d), the paper's Table VIII setting", 2048: "ResNeXt-101 (2048-d)"}
 
 
 def plain_params(model: nn.Module) -> int:
@@ -104,9 +109,11 @@ class CardRow:
     macs_g: float               # our MAC count per question, billions
     paper_params_m: float       # Table VIII "Training Param (M)"
     paper_flops_g: float        # Table VIII "FLOPs (G)"
+    visual_dim: int = PAPER_VISUAL_DIM  # width of the visual features fed to MCD
+    setting: str = ""           # which backbone that width is
 
 
-def model_card(seconds: int = 60, visual_dim: int = 512, audio_dim: int = 128, n_answers: int = 42,
+def model_card(seconds: int = 60, visual_dim: int = PAPER_VISUAL_DIM, audio_dim: int = 128, n_answers: int = 42,
                vocab_size: int = 95, n_object_words: int = 64, blocks=(1, 2, 3)) -> list[CardRow]:
     rows = []
     for n in blocks:
@@ -116,7 +123,8 @@ def model_card(seconds: int = 60, visual_dim: int = 512, audio_dim: int = 128, n
         model = build_model(cfg).eval()
         thop, macs = profile(model, example_batch(cfg, seconds))
         paper = PAPER_TABLE_VIII.get(n, (float("nan"), float("nan")))
-        rows.append(CardRow(n, plain_params(model) / 1e6, thop / 1e6, macs / 1e9, *paper))
+        rows.append(CardRow(n, plain_params(model) / 1e6, thop / 1e6, macs / 1e9, *paper, visual_dim,
+                            VISUAL_SETTINGS.get(visual_dim, f"{visual_dim}-d visual features")))
     return rows
 
 

@@ -28,6 +28,12 @@ class TrainConfig:
     eval_batch_size: int = 256    # evaluation batch (any size gives the same predictions)
     device: str = "auto"          # auto (cuda if available), cpu or cuda
     workers: int = 0              # DataLoader worker processes
+    random_frames: int = 0        # Eq. 6's "k frames obtained by randomly sampling": k > 0 draws k of
+    #                               each video's real seconds (same seconds for audio and visual, in
+    #                               time order) at every training step; 0 (default) = every second.
+    #                               The paper gives no k, and evaluation must be deterministic, so
+    #                               evaluation always reads every second (the top-k/2 selection of
+    #                               Eq. 7-9 still picks the clues)
     in_memory: bool = False       # preload the needed store rows into RAM (faster epochs on small sets)
     residency: str = "auto"       # features on the device ("device"), through a DataLoader ("loader"),
     #                               or "auto": device when they fit (training/batches.py)
@@ -39,6 +45,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "lr_step", "stride", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train field {name!r} must be >= 1, got {getattr(self, name)}")
+        if self.random_frames < 0:
+            raise ConfigError(f"train field 'random_frames' must be >= 0, got {self.random_frames}")
         if self.lr <= 0 or not 0 < self.lr_gamma <= 1 or self.weight_decay < 0 or self.workers < 0:
             raise ConfigError(f"train fields need lr > 0, 0 < lr_gamma <= 1, weight_decay >= 0, "
                               f"workers >= 0 (got {self.lr}, {self.lr_gamma}, {self.weight_decay}, "

@@ -25,8 +25,8 @@ def metrics_csv(history: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
-    """Train loss and val/test accuracy per epoch (like the paper's Fig. 5)."""
+def plot_curves(history: list[dict[str, Any]], path: Path, title: str = "") -> None:
+    """Train loss and val/test accuracy per epoch (like the paper's Fig. 5); `title` names the run."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -46,8 +46,10 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
     if not all(math.isnan(v) for v in val):  # the epoch best.pt comes from (first maximum)
         best = epochs[max(range(len(val)), key=lambda i: (val[i], -i))]
         ax_acc.axvline(best, color="black", linestyle=":", linewidth=1, label=f"best on val (epoch {best})")
+    if title:
+        ax_loss.set_title(title, fontsize="small")
     fig.legend(loc="upper center", ncol=4, frameon=False, fontsize="small")
-    fig.tight_layout(rect=(0, 0, 1, 0.92))  # room for the legend above the axes
+    fig.tight_layout(rect=(0, 0, 1, 0.92 if not title else 0.88))  # room for the legend above the axes
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

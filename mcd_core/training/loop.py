@@ -41,6 +41,7 @@ from mcd_core.scoring.predict import accuracy, predict_answers, to_device
 from mcd_core.training.batches import model_precision, place, train_batches
 from mcd_core.training.config import TrainConfig
 from mcd_core.training.curves import LOSS_NAMES, metrics_csv, plot_curves
+from mcd_core.training.sampling import sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +148,15 @@ def _write_outputs(out_dir: Path, history: list[dict[str, Any]], best: dict[str,
     plot_curves(history, out_dir / "curves.png")
 
 
-def _train_epoch(model, loader, optimizer, device, precision: str, desc: str) -> dict[str, float]:
+def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, random_frames: int = 0,
+                 generator: torch.Generator | None = None) -> dict[str, float]:
     model.train()
     sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
     seen = dict.fromkeys(sums, 0)
     correct = n = 0
     for batch in progress(loader, desc=desc, unit="batch", leave=False):
+        if random_frames:
+            batch = sample_frames(batch, random_frames, generator)
         batch = to_device(batch, device)
         with autocast(device, precision):
             output = model(batch)
@@ -225,7 +229,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
             lr = optimizer.param_groups[0]["lr"]
             loader = train_batches(train_data, train_cfg, generator, device)
             losses = _train_epoch(model, loader, optimizer, device, precision,
-                                  desc=f"epoch {epoch}/{train_cfg.epochs}")
+                                  desc=f"epoch {epoch}/{train_cfg.epochs}",
+                                  random_frames=train_cfg.random_frames, generator=generator)
             scheduler.step()
             val_acc = accuracy(val_set, predict_answers(model, val_data, vocab.answers, train_cfg.eval_batch_size,
                                                         device, train_cfg.workers, desc="val", precision=precision))
@@ -257,7 +262,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                               "answers": list(vocab.answers), "rng": _rng_state(generator)},
                              out_dir / "last.pt")
             write_text(out_dir / "metrics.csv", metrics_csv(history))
-            plot_curves(history, out_dir / "curves.png")
+            plot_curves(history, out_dir / "curves.png", title="/".join(out_dir.resolve().parts[-3:]))
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
     finally:

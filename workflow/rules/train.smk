@@ -26,6 +26,7 @@ rule train:
             "results/{dataset}/runs/{tag}/{variant}/seed{seed}/curves.png",
             caption="../report/curves.rst",
             category="Training",
+            labels={"run": "{tag}/{variant}/seed{seed}", "dataset": "{dataset}"},
         ),
     log:
         "results/{dataset}/logs/train/{tag}/{variant}_seed{seed}.log",

@@ -16,6 +16,8 @@ AGGREGATOR_LEVELS = ("low", "high", "both")
 TEXT_KEYS = ("words", "sentence")
 POSITIONAL = ("sinusoidal", "none")
 LATE_FUSION = ("none", "concat", "add")
+LATE_STREAMS = ("av", "a", "v")
+QUESTION_PROJ = ("linear", "none")
 ACTIVATIONS = ("relu", "tanh", "gelu")
 
 
@@ -28,7 +30,11 @@ class MCDConfig(ModelConfig):
     bilstm: bool = False            # Bi-LSTM question encoder (Table VI); each direction gets D/2
     positional: str = "sinusoidal"  # time encoding added after the linear projections. Open choice:
                                     # without it every block is permutation invariant over time and
-                                    # "which sounds first" cannot be answered; sinusoidal adds no params
+                                    # "which sounds first" cannot be answered; sinusoidal adds no params.
+                                    # "none" is the paper-literal model (variant mcd_no_positional)
+    question_proj: str = "linear"   # f_q: the LSTM's last state through a D x D linear layer, as
+                                    # Sec. III-A-2 and Fig. 2 project the text "uniformly" with the
+                                    # audio and visual; "none" = the raw LSTM state (variant mcd_fq_raw)
     # -- association blocks (Eq. 1-5) -----------------------------------------------------------
     n_blocks: int = 2               # N (paper default 2; Table VIII tries 1, 2, 3)
     n_heads: int = 1                # attention heads; Eq. 1 is single-head
@@ -56,6 +62,7 @@ class MCDConfig(ModelConfig):
     head_dropout: float = 0.1       # dropout before the answer layer (open; 0.1)
     head_activation: str = "relu"   # activation before the answer layer (open; ReLU)
     late_fusion: str = "none"       # Fig. 4 ablation: fuse f_q_hat with global deep a/v by concat/add
+    late_fusion_streams: str = "av"  # Fig. 5(b): which global embeddings join: both, audio or visual only
     late_dropout: float = 0.1       # dropout of the late-fusion refinement
     # -- semantic approximation (Eq. 11-14) --------------------------------------------------------
     proj_dim: int = 512             # width of the shared latent space of the projection heads Theta
@@ -67,6 +74,7 @@ class MCDConfig(ModelConfig):
     def validate(self) -> None:
         for name, allowed in (("aggregator_levels", AGGREGATOR_LEVELS), ("aggregator_text_keys", TEXT_KEYS),
                               ("positional", POSITIONAL), ("late_fusion", LATE_FUSION),
+                              ("late_fusion_streams", LATE_STREAMS), ("question_proj", QUESTION_PROJ),
                               ("head_activation", ACTIVATIONS)):
             check_choice(self, name, allowed)
         check_positive(self, "d_model", "word_dim", "n_heads", "ffn_hidden", "proj_dim")

@@ -42,14 +42,18 @@ class CombinatorialEmbedding(nn.Module):
 
 
 class LateFusion(nn.Module):
-    """Fig. 4(b): fuse f_q_hat with the global deep audio/visual embeddings, by concat or add."""
+    """Fig. 4(b): fuse f_q_hat with the global deep audio and/or visual embeddings, by concat or add
+    (Fig. 5(b) tries audio only, visual only and both: `streams` "a", "v" or "av")."""
 
-    def __init__(self, d_model: int, mode: str, dropout: float):
+    def __init__(self, d_model: int, mode: str, dropout: float, streams: str = "av"):
         super().__init__()
         self.mode = mode
-        self.refine = nn.Linear(3 * d_model if mode == "concat" else d_model, d_model)
+        self.use_visual, self.use_audio = "v" in streams, "a" in streams
+        width = (1 + self.use_visual + self.use_audio) * d_model if mode == "concat" else d_model
+        self.refine = nn.Linear(width, d_model)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, f_q: torch.Tensor, g_v: torch.Tensor, g_a: torch.Tensor) -> torch.Tensor:
-        fused = torch.cat([f_q, g_v, g_a], -1) if self.mode == "concat" else f_q + g_v + g_a  # (B, 3D|D)
+        parts = [f_q, *([g_v] if self.use_visual else []), *([g_a] if self.use_audio else [])]
+        fused = torch.cat(parts, -1) if self.mode == "concat" else sum(parts)                 # (B, kD|D)
         return self.dropout(self.refine(fused))                                               # (B, D)

@@ -22,6 +22,7 @@ class MCD(nn.Module):
         d = cfg.d_model
         positional = cfg.positional == "sinusoidal"
         self.question = QuestionEncoder(cfg.vocab_size, cfg.word_dim, d, cfg.bilstm)
+        self.question_proj = nn.Linear(d, d) if cfg.question_proj == "linear" else None
         self.audio_proj = FeatureProjection(cfg.audio_dim, d, positional)
         self.visual_proj = FeatureProjection(cfg.visual_dim, d, positional)
         switches = BlockSwitches(cfg.self_attn_audio, cfg.self_attn_visual,
@@ -34,7 +35,8 @@ class MCD(nn.Module):
                              if cfg.text_objects else None)
         self.lef = LocalElementFusion(d, cfg.lef_visual, cfg.lef_audio, cfg.lef_product, cfg.lef_dropout)
         self.combine = CombinatorialEmbedding(d)
-        self.late = LateFusion(d, cfg.late_fusion, cfg.late_dropout) if cfg.late_fusion != "none" else None
+        self.late = (LateFusion(d, cfg.late_fusion, cfg.late_dropout, cfg.late_fusion_streams)
+                     if cfg.late_fusion != "none" else None)
         self.head = AnswerHead(d, cfg.n_answers, cfg.head_dropout, cfg.head_activation)
         # Theta: only the heads of losses that are switched on exist (Table X removes them).
         use_q = cfg.lambda_qv > 0 or cfg.lambda_qa > 0
@@ -62,6 +64,8 @@ class MCD(nn.Module):
         """`return_clues`: also return each aggregator call's `Selection` (outputs unchanged)."""
         cfg = self.cfg
         f_q, words, word_mask = self.question(batch["question"])               # (B, D), (B, L, D), (B, L)
+        if self.question_proj is not None:  # Sec. III-A-2: f_q comes out of a linear projection
+            f_q = self.question_proj(f_q)                                       # (B, D)
         if cfg.aggregator_text_keys == "sentence":
             words, word_mask = f_q.unsqueeze(1), torch.ones_like(word_mask[:, :1])  # (B, 1, D), (B, 1)
         f_a = self.audio_proj(batch["audio"])                                   # (B, Ta, D)

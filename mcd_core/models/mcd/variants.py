@@ -1,4 +1,5 @@
-"""MCD's named variants: the ablations of Tables VI-X and Fig. 4, each a set of `MCDConfig` overrides."""
+"""MCD's named variants: the ablations of Tables V-X and Fig. 4/5, and the paper-literal readings of
+open choices; each a set of `MCDConfig` overrides."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ MCD_VARIANTS = {
     "mcd_late_concat": ("Fig. 4: late fusion of f_q_hat with global a/v features by concatenation",
                         {"late_fusion": "concat"}),
     "mcd_late_add": ("Fig. 4: late fusion by addition", {"late_fusion": "add"}),
+    "mcd_late_concat_a": ("Fig. 5(b): late fusion with the audio embedding only, by concatenation",
+                          {"late_fusion": "concat", "late_fusion_streams": "a"}),
+    "mcd_late_concat_v": ("Fig. 5(b): late fusion with the visual embedding only, by concatenation",
+                          {"late_fusion": "concat", "late_fusion_streams": "v"}),
+    "mcd_late_add_a": ("Fig. 5(b): late fusion with the audio embedding only, by addition",
+                       {"late_fusion": "add", "late_fusion_streams": "a"}),
+    "mcd_late_add_v": ("Fig. 5(b): late fusion with the visual embedding only, by addition",
+                       {"late_fusion": "add", "late_fusion_streams": "v"}),
     # Table VI: text encoder and text objects
     "mcd_bilstm": ("Table VI: Bi-LSTM question encoder", {"bilstm": True}),
     "mcd_no_text_objects": ("Table VI: without text objects", _NO_TEXT),
@@ -21,10 +30,13 @@ MCD_VARIANTS = {
     # Table VII: attention inside the association block
     "mcd_attn_none": ("Table VII: no attention in the association blocks", _ATTN_OFF),
     "mcd_attn_self_a": ("Table VII: self-attention on audio only", {**_ATTN_OFF, "self_attn_audio": True}),
+    "mcd_attn_self_v": ("Table VII: self-attention on visual only", {**_ATTN_OFF, "self_attn_visual": True}),
     "mcd_attn_self_av": ("Table VII: self-attention on audio and visual",
                          {**_ATTN_OFF, "self_attn_audio": True, "self_attn_visual": True}),
     "mcd_attn_cross_aq": ("Table VII: cross-attention, audio as query only",
                           {**_ATTN_OFF, "cross_audio_query": True}),
+    "mcd_attn_cross_vq": ("Table VII: cross-attention, visual as query only",
+                          {**_ATTN_OFF, "cross_visual_query": True}),
     "mcd_attn_cross_avq": ("Table VII: cross-attention both ways, no self-attention",
                            {**_ATTN_OFF, "cross_audio_query": True, "cross_visual_query": True}),
     "mcd_attn_bi_aq": ("Table VII: self-attention + cross-attention with audio as query",
@@ -44,6 +56,15 @@ MCD_VARIANTS = {
     "mcd_no_l_qv": ("Table X: without L_c^qv", {"lambda_qv": 0.0}),
     "mcd_no_l_qa": ("Table X: without L_c^qa", {"lambda_qa": 0.0}),
     "mcd_no_l_av": ("Table X: without L_c^av", {"lambda_av": 0.0}),
+    # Table V's "MCM w/o SA": no semantic approximation at all (all three contrastive weights 0)
+    "mcd_no_sa": ("Table V: MCM w/o SA (no contrastive loss)",
+                  {"lambda_qv": 0.0, "lambda_qa": 0.0, "lambda_av": 0.0}),
+    # Fidelity switches: the paper-literal readings of open choices
+    "mcd_no_positional": ("paper-literal: no time encoding after the projections", {"positional": "none"}),
+    "mcd_eq6_sentence": ("paper-literal Eq. 6: the av-queried text attention over the sentence vector f_q",
+                         {"aggregator_text_keys": "sentence"}),
+    "mcd_fq_raw": ("f_q as the raw LSTM state, without the linear projection of Sec. III-A-2",
+                   {"question_proj": "none"}),
 }
 
 register_variants("mcd", MCD_VARIANTS)

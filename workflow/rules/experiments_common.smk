@@ -1,0 +1,95 @@
+# Helpers of experiments.smk (the paper's experiment suite): which score tables, metrics and
+# checkpoints each table reads, question counts and the plan of training runs.
+
+import json as _json
+
+from mcd_core.scoring import experiments as paper_suite
+from mcd_core.scoring.cost import plan_text
+
+PAPER_TABLES = paper_suite.TABLES
+
+
+wildcard_constraints:
+    table="|".join(PAPER_TABLES),
+
+
+def suite_tag(dataset, row):
+    visual = row.visual or extraction(dataset, "visual_backbone")
+    return f"{visual}-{extraction(dataset, 'audio_backbone')}"
+
+
+def suite_files(dataset, name, kind):
+    """(row key, file) of every row and seed of experiment `name`: score tables, metrics or
+    checkpoints. The answer prior has one score table and no run."""
+    pairs = []
+    for row in paper_suite.get_experiment(name).rows:
+        if row.variant == paper_suite.PRIOR:
+            if kind == "scores":
+                pairs.append((row.key, f"results/{dataset}/scores/prior.csv"))
+            continue
+        tag = suite_tag(dataset, row)
+        run = f"results/{dataset}/runs/{tag}/{row.variant}"
+        for seed in training(dataset, "seeds"):
+            pairs.append((row.key, {"scores": f"results/{dataset}/scores/{tag}/{row.variant}_seed{seed}.csv",
+                                    "metrics": f"{run}/seed{seed}/metrics.csv",
+                                    "checkpoint": f"{run}/seed{seed}/best.pt"}[kind]))
+            if kind == "checkpoint":
+                break  # parameters and MACs do not depend on the seed
+    return pairs
+
+
+def suite_kinds(table):
+    return ("scores", "checkpoint") if paper_suite.get_experiment(table).model_card else ("scores",)
+
+
+def suite_inputs(wildcards):
+    return [path for kind in suite_kinds(wildcards.table)
+            for _, path in suite_files(wildcards.dataset, wildcards.table, kind)]
+
+
+def suite_flags(wildcards):
+    return " ".join(f"--{kind} {shlex.quote(f'{key}={path}')}" for kind in suite_kinds(wildcards.table)
+                    for key, path in suite_files(wildcards.dataset, wildcards.table, kind))
+
+
+def question_counts(dataset):
+    """Questions of the train, val and test files, or None while a file does not exist yet."""
+    counts = []
+    for split in ("train", "val", "test"):
+        path = Path(annotation(dataset, split))
+        if not path.is_file():
+            return None
+        counts.append(len(_json.loads(path.read_text(encoding="utf-8"))))
+    return counts
+
+
+def suite_epochs(dataset):
+    from mcd_core.training.config import TrainConfig
+
+    return settings(dataset).training.get("epochs") or TrainConfig().epochs
+
+
+def finished_runs(dataset):
+    runs = paper_suite.needed_runs([*PAPER_TABLES, "fig5b"], extraction(dataset, "visual_backbone"),
+                                   training(dataset, "seeds"))
+    audio = extraction(dataset, "audio_backbone")
+    return sum(Path(f"results/{dataset}/runs/{r.visual}-{audio}/{r.variant}/seed{r.seed}/final.json").is_file()
+               for r in runs)
+
+
+def suite_plan(wildcards):
+    ds = wildcards.dataset
+    return plan_text([*PAPER_TABLES, "fig5b"], extraction(ds, "visual_backbone"), training(ds, "seeds"),
+                     question_counts(ds), suite_epochs(ds), finished_runs(ds))
+
+
+def suite_plan_flags(wildcards):
+    ds = wildcards.dataset
+    counts = question_counts(ds)
+    flags = [f"--experiments {' '.join([*PAPER_TABLES, 'fig5b'])}",
+             f"--visual {extraction(ds, 'visual_backbone')}",
+             f"--seeds {' '.join(map(str, training(ds, 'seeds')))}",
+             f"--epochs {suite_epochs(ds)} --finished {finished_runs(ds)}"]
+    if counts is not None:
+        flags.append(f"--questions {' '.join(map(str, counts))}")
+    return " ".join(flags)
