@@ -18,9 +18,18 @@ TARGETS = [*(f"{t}.csv" for t in TABLES), "fig5b.png", "paper.done"]
 
 
 def music_avqa_config(tmp: Path, seeds=(0, 1, 2)) -> dict:
-    """music_avqa as config/config.yaml defines it, over dummy annotation files and an empty videos
-    folder (a dry run reads only the annotations' video ids)."""
+    """music_avqa as config/config.yaml defines it, over dummy annotation files, placeholder video
+    files and placeholder weights files (planning checks that they exist; nothing reads them)."""
+    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.weights import list_sources, weights_file
+
     (tmp / "videos").mkdir(parents=True)
+    for i in range(5):
+        (tmp / "videos" / f"{i:08d}.mp4").touch()
+    load_all_registries()
+    (tmp / "weights").mkdir()
+    for source in list_sources():
+        weights_file(source.name, tmp / "weights").touch()
     qid = 0
     for split, n in (("train", 30), ("val", 8), ("test", 9)):
         records = []
@@ -35,7 +44,8 @@ def music_avqa_config(tmp: Path, seeds=(0, 1, 2)) -> dict:
     real = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
     entry = real["datasets"]["music_avqa"]
     entry.update(videos="videos", annotations={s: f"avqa-{s}.json" for s in ("train", "val", "test")})
-    return {"run": [], "datasets": {"music_avqa": entry}, "training": {"seeds": list(seeds)}}
+    return {"run": [], "datasets": {"music_avqa": entry}, "training": {"seeds": list(seeds)},
+            "weights_dir": str(tmp / "weights")}
 
 
 def test_every_paper_target_plans_on_music_avqa_with_shared_runs_and_a_cost(tmp_path):

@@ -60,7 +60,8 @@ def register(subparsers) -> None:
                    help="also write one self-contained page: answers, filmstrip with the kept seconds, "
                         "attention plot, audio player")
     p.add_argument("--top", type=int, default=3, help="answers shown per question (default 3)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where extraction and the model run (auto: CUDA when present)")
     p.add_argument("--weights-dir", type=Path, default=None,
                    help="folder of pretrained weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
     p.set_defaults(func=run_ask)

@@ -32,12 +32,10 @@ rule paper_table:
         flags=suite_flags,
         format=dataset_format,
         seconds=lambda w: settings(w.dataset).seconds,
-    conda:
-        "../../environment.yml"
     shell:
-        "mcd paper-table --experiment {wildcards.table} --dataset {wildcards.dataset} {params.flags}"
-        " --format {params.format} --seconds {params.seconds} --out {output.csv} --md {output.md}"
-        " --html {output.html} --bars {output.bars} > {log} 2>&1"
+        "mcd paper-table --experiment {wildcards.table:q} --dataset {wildcards.dataset:q} {params.flags:q}"
+        " --format {params.format:q} --seconds {params.seconds:q} --out {output.csv:q} --md {output.md:q}"
+        " --html {output.html:q} --bars {output.bars:q} > {log:q} 2>&1"
 
 
 rule fig5b:
@@ -53,12 +51,10 @@ rule fig5b:
     log:
         "results/{dataset}/logs/fig5b.log",
     params:
-        flags=lambda w: " ".join(f"--metrics {shlex.quote(f'{k}={p}')}"
-                                 for k, p in suite_files(w.dataset, "fig5b", "metrics")),
-    conda:
-        "../../environment.yml"
+        flags=fig5b_flags,
+        title=lambda w: f"Fig. 5(b): {w.dataset}",
     shell:
-        "mcd fig5b {params.flags} --title 'Fig. 5(b): {wildcards.dataset}' --out {output} > {log} 2>&1"
+        "mcd fig5b {params.flags:q} --title {params.title:q} --out {output:q} > {log:q} 2>&1"
 
 
 # Table III's markdown as an HTML page: the report shows it as a table, not a download.
@@ -74,10 +70,8 @@ rule table3_html:
         ),
     log:
         "results/{dataset}/logs/table3_html.log",
-    conda:
-        "../../environment.yml"
     shell:
-        "mcd md-html --md {input} --out {output} 2> {log}"
+        "mcd md-html --md {input:q} --out {output:q} 2> {log:q}"
 
 
 rule paper:
@@ -94,7 +88,5 @@ rule paper:
         flags=suite_plan_flags,
     message:
         "{params.plan}"
-    conda:
-        "../../environment.yml"
     shell:
-        "mcd paper-plan {params.flags} --out {output} > {log} 2>&1"
+        "mcd paper-plan {params.flags:q} --out {output:q} > {log:q} 2>&1"

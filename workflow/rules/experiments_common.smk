@@ -48,8 +48,15 @@ def suite_inputs(wildcards):
 
 
 def suite_flags(wildcards):
-    return " ".join(f"--{kind} {shlex.quote(f'{key}={path}')}" for kind in suite_kinds(wildcards.table)
-                    for key, path in suite_files(wildcards.dataset, wildcards.table, kind))
+    """As a list: the shell command quotes each item (`{params.flags:q}`)."""
+    return [item for kind in suite_kinds(wildcards.table)
+            for key, path in suite_files(wildcards.dataset, wildcards.table, kind)
+            for item in (f"--{kind}", f"{key}={path}")]
+
+
+def fig5b_flags(wildcards):
+    return [item for key, path in suite_files(wildcards.dataset, "fig5b", "metrics")
+            for item in ("--metrics", f"{key}={path}")]
 
 
 def question_counts(dataset):
@@ -86,10 +93,9 @@ def suite_plan(wildcards):
 def suite_plan_flags(wildcards):
     ds = wildcards.dataset
     counts = question_counts(ds)
-    flags = [f"--experiments {' '.join([*PAPER_TABLES, 'fig5b'])}",
-             f"--visual {extraction(ds, 'visual_backbone')}",
-             f"--seeds {' '.join(map(str, training(ds, 'seeds')))}",
-             f"--epochs {suite_epochs(ds)} --finished {finished_runs(ds)}"]
+    flags = ["--experiments", *PAPER_TABLES, "fig5b", "--visual", extraction(ds, "visual_backbone"),
+             "--seeds", *map(str, training(ds, "seeds")), "--epochs", str(suite_epochs(ds)),
+             "--finished", str(finished_runs(ds))]
     if counts is not None:
-        flags.append(f"--questions {' '.join(map(str, counts))}")
-    return " ".join(flags)
+        flags += ["--questions", *map(str, counts)]
+    return flags
