@@ -181,9 +181,10 @@ def test_checkpoints_from_elsewhere_cannot_run_code(files, full, tmp_path, capsy
     train_args = ["train", "--train", str(files.train), "--val", str(files.val), "--vocab", str(files.vocab),
                   "--audio", str(files.audio), "--visual", str(files.visual), "--out-dir", str(run),
                   "--epochs", "1", "--device", "cpu", "--resume", *sum((["--set", s] for s in TINY_SET), [])]
-    assert main(train_args) == 2
+    # without this run's config.json beside it, last.pt is never unpickled: training starts afresh
+    assert main(train_args) == 0
     assert not marker.exists()
-    assert "delete it" in _one_line_error(capsys, run / "last.pt")
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1  # the evil file was replaced
 
 
 def test_garbage_and_truncated_checkpoints_give_one_line(files, full, tmp_path, capsys):  # noqa: F811
@@ -200,9 +201,23 @@ def test_garbage_and_truncated_checkpoints_give_one_line(files, full, tmp_path, 
         assert "delete it" in _one_line_error(capsys, bad)
     run = tmp_path / "run"
     run.mkdir()
+    (run / "config.json").write_bytes((full_dir / "config.json").read_bytes())  # this very config
     (run / "last.pt").write_bytes((full_dir / "last.pt").read_bytes()[:5000])
     with pytest.raises(Exception, match=re.escape(str(run / "last.pt")) + ".*delete it"):
         _train(files, run, resume=True)
+
+
+def test_a_run_folder_of_another_config_or_code_version_trains_afresh_unread(files, full, tmp_path, caplog):  # noqa: F811
+    """An older version wrote last.pt with pickled objects and a config.json of another shape: the
+    rule's --resume must start afresh (reading config.json only), not stop on the old last.pt."""
+    full_dir, result = full
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": {"architecture": "mcd"}, "train": {}}))
+    (run / "last.pt").write_bytes(b"\x80\x04an old pickle that must never be unpickled" * 20)
+    again = _train(files, run, resume=True, threads=1)
+    assert "training afresh" in caplog.text and "model.architecture" in caplog.text
+    assert [r["val_acc"] for r in again.history] == [r["val_acc"] for r in result.history]
 
 
 WORKER_SCRIPT = r"""

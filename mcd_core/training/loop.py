@@ -113,12 +113,26 @@ def config_differences(old: Any, new: Any, where: str = "") -> list[str]:
 
 
 def _resumable(out_dir: Path, config: dict[str, Any], device: torch.device) -> dict[str, Any] | None:
-    """last.pt when it continues this very config; None (start afresh) otherwise."""
+    """last.pt when it continues this very config; None (start afresh) otherwise.
+
+    The run's config.json (plain JSON, written when the run began) is compared first: a run of
+    another config, or one an older version of this code wrote, starts afresh without its last.pt
+    ever being unpickled. Only a last.pt of this very config is read, and one that cannot be read
+    is an error naming it."""
     last = out_dir / "last.pt"
     if not last.is_file():
         return None
-    ckpt = read_checkpoint(last, device, remedy="delete it (or its run folder) to train from scratch")
     wanted = json.loads(json.dumps(config))
+    try:
+        recorded = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if recorded != wanted:
+        changed = config_differences(recorded, wanted) if isinstance(recorded, dict) else ["config.json"]
+        log.warning("%s belongs to a run of another config (changed: %s); training afresh", last,
+                    ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
+        return None
+    ckpt = read_checkpoint(last, device, remedy="delete it (or its run folder) to train from scratch")
     if ckpt.get("config") != wanted or "best" not in ckpt:
         changed = config_differences(ckpt.get("config"), wanted) if "best" in ckpt else ["checkpoint format"]
         log.warning("%s was written with another config (changed: %s); training afresh", last,
