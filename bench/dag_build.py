@@ -53,6 +53,7 @@ def main() -> int:
     parser.add_argument("--videos", type=int, default=9288)
     parser.add_argument("--shard-size", type=int, default=None,
                         help="default: the shipped config's extraction.shard_size")
+    parser.add_argument("--profile", metavar="OUT.prof", help="write a cProfile of the dry run here")
     args = parser.parse_args()
     shipped = yaml.safe_load((REPO / "config/config.yaml").read_text())
     shard_size = args.shard_size or shipped["extraction"]["shard_size"]
@@ -73,7 +74,8 @@ def main() -> int:
         }
         config_path = tmp / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))
-        cmd = [sys.executable, "-m", "snakemake", "--dry-run", "--quiet", "rules",
+        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+        cmd = [sys.executable, *profile, "-m", "snakemake", "--dry-run", "--quiet", "rules",
                "--configfile", str(config_path), "--directory", str(tmp),
                "--snakefile", str(REPO / "Snakefile"), "results/big/table3.csv"]
         start = time.perf_counter()

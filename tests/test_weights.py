@@ -161,3 +161,13 @@ def test_default_weights_dir_is_relative_to_the_working_directory(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert weights_dir_path() == Path("resources/weights")
     assert weights_file("resnet18").resolve() == tmp_path / "resources/weights/resnet18_imagenet1k_v1.pth"
+
+
+def test_the_torch_free_file_table_matches_every_registered_source():
+    """The Snakefile checks weights files at parse time without importing torch, from WEIGHT_FILES."""
+    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.weights import WEIGHT_FILES, list_sources
+
+    load_all_registries()
+    assert {s.name: s.filename for s in list_sources() if s.name in WEIGHT_FILES} == WEIGHT_FILES
+    assert {s.name for s in list_sources()} >= set(WEIGHT_FILES)

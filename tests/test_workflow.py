@@ -350,3 +350,28 @@ def test_output_paths_are_kept(tmp_path):
             f"results/demo/features/visual/resnet18/{shard}.failures.json")),
     }
     assert outputs == expected
+
+
+def test_planning_imports_no_torch(tmp_path):
+    """`snakemake -n` reads the config, the registries, every annotation record and the weights files
+    without torch: a torch that refuses to import must not matter (issue 14: a quicker start)."""
+    fake = tmp_path / "notorch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('torch imported while planning')\n")
+    from mcd_core.features.backbones.weights import WEIGHT_FILES
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for filename in WEIGHT_FILES.values():
+        (weights / filename).touch()
+    config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
+    config["extraction"] = {"weights": "pretrained"}
+    config["datasets"]["real"]["extraction"]["weights"] = "pretrained"
+    config["weights_dir"] = str(weights)
+    write_config(tmp_path, config)
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "notorch")}
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(tmp_path / "config.yaml"), "-n", "results/real/table3.csv", "results/demo/table3.csv"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "torch imported while planning" not in proc.stdout + proc.stderr

@@ -129,10 +129,8 @@ def check_weights(dataset):
     ex = settings(dataset).extraction
     if ex["weights"] != "pretrained":
         return
-    from mcd_core.features.backbones.registry import load_all_registries
-    from mcd_core.features.backbones.weights import missing_weights_message
+    from mcd_core.features.backbones.weights import missing_weights_message  # torch-free
 
-    load_all_registries()
     message = missing_weights_message([ex["visual_backbone"], ex["audio_backbone"]], WEIGHTS_DIR)
     if message:
         raise WorkflowError(message)

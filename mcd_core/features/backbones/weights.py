@@ -83,8 +83,26 @@ def weights_dir_path(weights_dir: str | os.PathLike | None = None) -> Path:
     return DEFAULT_WEIGHTS_DIR
 
 
+# The weights file of every backbone, known without importing the backbone modules (they import
+# torch): the Snakefile checks and fingerprints files at parse time from this table, and
+# tests/test_weights.py keeps it equal to the registered sources.
+WEIGHT_FILES: dict[str, str] = {
+    "resnet18": "resnet18_imagenet1k_v1.pth",
+    "resnext101_32x8d": "resnext101_32x8d_imagenet1k_v1.pth",
+    "clip_vit_b32": "clip_vit_b32_openai_visual.pth",
+    "clip_vit_l14_336": "clip_vit_l14_336_openai_visual.pth",
+    "swinv2_large": "swinv2_large_window12to16_192to256_in22k_ft_in1k.pth",
+    "vggish": "vggish-10086976.pth",
+    "vggish_pca": "vggish_pca_params.pth",
+    "panns_cnn14": "panns_cnn14_16k.pth",
+}
+
+
 def weights_file(name: str, weights_dir: str | os.PathLike | None = None) -> Path:
-    return weights_dir_path(weights_dir) / get_source(name).filename
+    filename = _SOURCES[name].filename if name in _SOURCES else WEIGHT_FILES.get(name)
+    if filename is None:
+        get_source(name)  # the error naming the known sources
+    return weights_dir_path(weights_dir) / filename
 
 
 def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
