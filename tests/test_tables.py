@@ -159,3 +159,22 @@ def test_table_rejects_malformed_score_file(files, capsys):
     bad.write_text("method,overall\nx,1\n")
     assert main(["table", "--rows", str(bad), "--out", str(files / "o.csv"), "--md", str(files / "o.md")]) == 2
     assert "bad.csv: missing column(s) audio_counting" in capsys.readouterr().err
+
+
+def test_row_notes_tell_missing_videos_from_extraction_failures(tmp_path):
+    from mcd_core.data.formats.music_avqa import load_annotations
+    from mcd_core.scoring.tables import score_predictions
+
+    records = [{"video_id": v, "question_id": i, "type": '["Audio", "Counting"]',
+                "question_content": "How many instruments are sounding in the video?", "templ_values": "[]",
+                "question_deleted": 0, "anser": "two"} for i, v in enumerate(["a", "b", "b", "c"])]
+    (tmp_path / "test.json").write_text(json.dumps(records))
+    (tmp_path / "p.csv").write_text("question_id,prediction\n0,two\n")
+    (tmp_path / "missing.json").write_text(json.dumps([{"video_id": "b", "stage": "videos", "error": "no file"}]))
+    (tmp_path / "failed.json").write_text(json.dumps([{"video_id": "c", "stage": "frames", "error": "corrupt"}]))
+    annotations = load_annotations(tmp_path / "test.json")
+    only_missing = score_predictions(annotations, tmp_path / "p.csv", "M", {}, [tmp_path / "missing.json"])
+    assert "1 videos / 2 questions left out (videos without a file (missing_videos: skip))" in only_missing.rows[0]["notes"]
+    both = score_predictions(annotations, tmp_path / "p.csv", "M", {}, [tmp_path / "missing.json", tmp_path / "failed.json"])
+    assert ("2 videos / 3 questions left out (1 videos without a file (missing_videos: skip), the others "
+            "extraction failures)") in both.rows[0]["notes"]

@@ -82,6 +82,15 @@ def write_predictions(path: str | os.PathLike, questions: Sequence[Question],
 # -- failures manifests ----------------------------------------------------------------------
 def read_failed_videos(path: str | os.PathLike) -> set[str]:
     """Video ids of a failures manifest: a JSON list of objects with "video_id", or {"failures": [...]}."""
+    return set(read_failure_stages(path))
+
+
+# The stage a missing-videos manifest gives its entries (`missing_videos: skip`): no file at all.
+MISSING_VIDEO_STAGE = "videos"
+
+
+def read_failure_stages(path: str | os.PathLike) -> dict[str, str]:
+    """Video id -> the stage it failed at (its first entry; "" where an entry names none)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -93,12 +102,12 @@ def read_failed_videos(path: str | os.PathLike) -> set[str]:
         data = data["failures"]
     if not isinstance(data, list):
         raise TableError(f"{path}: expected a list of failures or an object with key 'failures'")
-    videos = set()
+    stages: dict[str, str] = {}
     for i, entry in enumerate(data):
         if not isinstance(entry, dict) or not isinstance(entry.get("video_id"), str):
             raise TableError(f"{path}: failure {i} has no string field 'video_id': {entry!r}")
-        videos.add(entry["video_id"])
-    return videos
+        stages.setdefault(entry["video_id"], str(entry.get("stage") or ""))
+    return stages
 
 
 def read_failed_shards(path: str | os.PathLike) -> dict[str, int]:
@@ -254,21 +263,27 @@ def score_predictions(annotations: AnnotationSet, predictions_path: str | os.Pat
     if unknown:
         raise TableError(f"{predictions_path}: {len(unknown)} question_id(s) not in {annotations.path}, "
                          f"e.g. {unknown[:5]}")
-    failed: set[str] = set()
+    failed: dict[str, str] = {}
     whole: dict[str, tuple[int, list[str]]] = {}
     for manifest in failure_manifests:
-        failed |= read_failed_videos(manifest)
+        for video, stage in read_failure_stages(manifest).items():
+            failed.setdefault(video, stage)
         for shard, count in read_failed_shards(manifest).items():
             n, where = whole.get(shard, (0, []))
             whole[shard] = (max(n, count), [*where, f"{Path(manifest).parent.name}/{Path(manifest).name}"])
-    questions, dropped = filter_by_videos(annotations.questions, annotations.video_ids - failed)
+    questions, dropped = filter_by_videos(annotations.questions, annotations.video_ids - set(failed))
     result = score(questions, predictions, vocab, taxonomy)
 
     notes = [f"every video of {shard} failed extraction ({n} videos; {', '.join(where)})"
              for shard, (n, where) in sorted(whole.items())]
     if dropped:
+        absent = {q.video_id for q in dropped if failed[q.video_id] == MISSING_VIDEO_STAGE}
+        why = ("extraction failures" if not absent else
+               f"{len(absent)} videos without a file (missing_videos: skip), the others extraction failures"
+               if len(absent) < len({q.video_id for q in dropped}) else
+               "videos without a file (missing_videos: skip)")
         notes.append(f"{len({q.video_id for q in dropped})} videos / {len(dropped)} questions left out "
-                     f"(extraction failures)")
+                     f"({why})")
     n_missing = sum(q.question_id not in predictions for q in questions)
     if n_missing:
         notes.append(f"{n_missing} questions had no prediction (scored wrong)")
