@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from mcd_core.common.ids import video_id_problem  # noqa: F401  (the check every format applies)
 
 
 class AnnotationError(ValueError):

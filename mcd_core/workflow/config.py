@@ -114,8 +114,7 @@ def _check_training(where: str, section: dict) -> None:
     An `extra` model field must belong to the config of at least one listed variant; each train
     job gets the fields of its own variant's architecture (`extra_for_variant`)."""
     from mcd_core.models import ConfigError as ModelConfigError
-    from mcd_core.models import config_fields, list_variants
-    from mcd_core.models import apply_overrides, variant_config
+    from mcd_core.models import apply_overrides, config_fields, list_variants, variant_config
     from mcd_core.training.config import resolve_train_config, split_overrides, train_fields
 
     variants = section.get("variants", [])
@@ -138,15 +137,14 @@ def _check_training(where: str, section: dict) -> None:
         raise ConfigError(f"{where}.extra: {exc}") from None
 
 
-DEFAULT_WEIGHTS_DIR = "resources/weights"
-ENV_WEIGHTS_DIR = "MCD_WEIGHTS_DIR"  # the same variable `mcd weights` and extraction honour
-
-
 def weights_dir(config: dict) -> str:
     """The folder every job reads pretrained weights from: the config's `weights_dir`, else
-    $MCD_WEIGHTS_DIR, else resources/weights (relative to the working directory). The rules pass
-    it explicitly, so that a job never falls back to a folder beside the installed package."""
-    return config.get("weights_dir") or os.environ.get(ENV_WEIGHTS_DIR) or DEFAULT_WEIGHTS_DIR
+    $MCD_WEIGHTS_DIR, else resources/weights (relative to the working directory), by the rule
+    `mcd weights` and extraction use. The rules pass it explicitly, so that a job never falls back
+    to a folder beside the installed package."""
+    from mcd_core.features.backbones.weights import weights_dir_path  # torch-free
+
+    return str(weights_dir_path(config.get("weights_dir") or None))
 
 
 # Training keys passed as `mcd train` flags when the config sets them; unset, the variant's own

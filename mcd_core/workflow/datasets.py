@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcd_core.data.formats import get_format
-from mcd_core.data.questions import (AnnotationError, AnnotationSet, cross_split_duplicates,
-                                     video_id_problem)
+from mcd_core.common.ids import video_id_problem
+from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
 from mcd_core.workflow.config import SECTIONS, ConfigError
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Iterable
 
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, register_format
-from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, fill_template,  # noqa: F401
-                                     find_duplicates, read_json_records, video_id_problem)
+from mcd_core.common.ids import video_id_problem
+from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
+                                     read_json_records)
 
 log = logging.getLogger(__name__)
 
