@@ -23,7 +23,7 @@ from mcd_core.data.formats.base import Taxonomy
 from mcd_core.scoring.experiments import Experiment, paper_columns, read_paper_results
 from mcd_core.scoring.mdhtml import STYLE
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY
-from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError
+from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError, md_row
 
 PROVENANCE = ("annotations", "visual_backbone", "audio_backbone", "weights")
 CARD_COLUMNS = ("params_plain_m", "params_thop_m", "macs_g")
@@ -219,15 +219,11 @@ def _all_notes(t: ExperimentTable) -> list[str]:
     return notes
 
 
-def _md_row(cells) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-
 def table_markdown(t: ExperimentTable, title: str) -> str:
     lines = [f"# {title}", ""]
     for caption, head, body in _grids(t):
-        lines += [f"{caption}:", "", _md_row(head), _md_row(["---", *["---:"] * (len(head) - 1)])]
-        lines += [_md_row(line) for line in body] + [""]
+        lines += [f"{caption}:", "", md_row(head), md_row(["---", *["---:"] * (len(head) - 1)])]
+        lines += [md_row(line) for line in body] + [""]
     lines += ["Accuracy in percent; averages and Overall are weighted by question count (N); "
               "sd is the sample standard deviation over seeds; Δ = ours - paper.", "", "Notes:", ""]
     lines += [f"- {n}" for n in _all_notes(t)] + [""]

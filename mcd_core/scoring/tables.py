@@ -206,22 +206,22 @@ def stack_tables(tables: Sequence[tuple[str, ScoreTable]], notes: Sequence[str] 
     return ScoreTable(rows=rows, counts=dict(first.counts), columns=columns, source_notes=table_notes)
 
 
-def _md_row(cells: Iterable[str]) -> str:
+def md_row(cells: Iterable[str]) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
 def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> str:
     """Readable table: accuracies with the N row, a metadata table, then notes as bullets."""
     keys = taxonomy.keys
-    lines = [f"# {title}", "", _md_row(["Method", *taxonomy.headers]),
-             _md_row(["---", *["---:"] * len(keys)])]
+    lines = [f"# {title}", "", md_row(["Method", *taxonomy.headers]),
+             md_row(["---", *["---:"] * len(keys)])]
     for row in [*table.rows, table.counts]:
-        lines.append(_md_row([row["method"], *(row.get(c, "") for c in keys)]))
+        lines.append(md_row([row["method"], *(row.get(c, "") for c in keys)]))
     meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys)
                     and any(r.get(c) for r in table.rows)]
     if meta_columns:
-        lines += ["", _md_row(["Method", *meta_columns]), _md_row(["---"] * (len(meta_columns) + 1))]
-        lines += [_md_row([r["method"], *(r.get(c, "") for c in meta_columns)]) for r in table.rows]
+        lines += ["", md_row(["Method", *meta_columns]), md_row(["---"] * (len(meta_columns) + 1))]
+        lines += [md_row([r["method"], *(r.get(c, "") for c in meta_columns)]) for r in table.rows]
     notes = [*table.source_notes, *(f"{r['method']}: {r['notes']}" for r in table.rows if r.get("notes"))]
     lines += ["", "Accuracy in percent; averages and Overall are weighted by question count (N).", ""]
     if notes:
