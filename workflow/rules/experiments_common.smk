@@ -1,10 +1,9 @@
 # Helpers of experiments.smk (the paper's experiment suite): which score tables, metrics and
 # checkpoints each table reads, question counts and the plan of training runs.
 
-import json as _json
-
 from mcd_core.scoring import experiments as paper_suite
 from mcd_core.scoring.cost import plan_text
+from mcd_core.workflow.datasets import load_split
 
 PAPER_TABLES = paper_suite.TABLES
 
@@ -66,7 +65,8 @@ def question_counts(dataset):
         path = Path(annotation(dataset, split))
         if not path.is_file():
             return None
-        counts.append(len(_json.loads(path.read_text(encoding="utf-8"))))
+        # read once per file version and checked record by record (cached by the workflow package)
+        counts.append(len(load_split(settings(dataset).format, path).questions))
     return counts
 
 
