@@ -45,6 +45,14 @@ class ModelConfig:
     def needs_visual(self) -> bool:
         return True
 
+    @property
+    def needs_patches(self) -> bool:
+        """True: the --visual store must be a patch stream, handed over un-averaged [T, P, D]."""
+        return False
+
+    # Config fields filled from the width (`dim` attribute) of the store of each extra input key.
+    input_dims: ClassVar[dict[str, str]] = {}
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
