@@ -35,3 +35,6 @@ class AVSTConfig(ModelConfig):
     @property
     def needs_visual(self) -> bool:
         return False  # AVST reads the 14 x 14 maps (input "visual_map"), not the pooled frame features
+
+    def input_shapes(self, steps: int) -> dict[str, tuple[int, ...]]:
+        return {"audio": (steps, self.audio_dim), "visual_map": (steps, self.map_positions, self.map_dim)}

@@ -43,3 +43,7 @@ class PSTPConfig(ModelConfig):
     @property
     def needs_patches(self) -> bool:
         return True
+
+    def input_shapes(self, steps: int) -> dict[str, tuple[int, ...]]:
+        return {"audio": (steps, self.audio_dim), "visual": (steps, self.patches, self.visual_dim),
+                "question_clip": (1, self.text_dim), "question_words": (self.word_tokens, self.text_dim)}

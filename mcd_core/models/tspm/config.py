@@ -33,3 +33,8 @@ class TSPMConfig(ModelConfig):
                        "tome_frames", "tome_tokens")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+
+    def input_shapes(self, steps: int) -> dict[str, tuple[int, ...]]:
+        return {"audio": (steps, self.audio_dim), "visual": (steps, self.visual_dim),
+                "tome": (self.tome_frames, self.tome_tokens, self.tome_dim),
+                "question_clip": (1, self.text_dim), "prompt_clip": (1, self.text_dim)}
