@@ -11,7 +11,10 @@ from mcd_core.models.mcd.aggregator import Aggregator
 from mcd_core.models.mcd.config import MCDConfig
 
 TINY = dict(d_model=16, word_dim=16, ffn_hidden=24, proj_dim=8, audio_dim=6, visual_dim=10,
-            vocab_size=20, n_object_words=12, n_answers=5)
+            vocab_size=20, n_object_words=12, n_answers=5,
+            # the peers' extra inputs (AVST maps, PSTP-Net patches and CLIP text, TSPM ToMe tokens)
+            map_dim=8, map_positions=9, text_dim=12, tome_dim=14, tome_frames=4, tome_tokens=5, patches=6,
+            word_tokens=7, segments=3, top_k=3, top_m=4)
 B, T = 5, 7
 
 
@@ -21,15 +24,21 @@ def tiny(name, **more):
     return variant_config(name, **{k: v for k, v in {**TINY, **more}.items() if k in fields})
 
 
-def batch(seed=0, lengths=(7, 4, 1, 7, 6)):
+def batch(seed=0, lengths=(7, 4, 1, 7, 6), cfg=None):
+    """A batch of B questions; with `cfg`, every feature key its model reads in its own shape."""
     g = torch.Generator().manual_seed(seed)
     question = torch.randint(2, 20, (B, 14), generator=g)
     question[:, 9:] = 0  # padding after 9 words
-    return {"question": question, "qtype": torch.randint(2, 12, (B, 2), generator=g),
-            "keywords": torch.tensor([[3, 0, 0, 0], [4, 5, 0, 0], [0, 0, 0, 0], [6, 0, 0, 0], [7, 8, 9, 0]]),
-            "audio": torch.randn(B, T, 6, generator=g), "visual": torch.randn(B, T, 10, generator=g),
-            "audio_len": torch.tensor(lengths), "visual_len": torch.tensor(lengths),
-            "answer": torch.tensor([0, 1, 2, 3, -1])}
+    out = {"question": question, "qtype": torch.randint(2, 12, (B, 2), generator=g),
+           "keywords": torch.tensor([[3, 0, 0, 0], [4, 5, 0, 0], [0, 0, 0, 0], [6, 0, 0, 0], [7, 8, 9, 0]]),
+           "audio": torch.randn(B, T, 6, generator=g), "visual": torch.randn(B, T, 10, generator=g),
+           "audio_len": torch.tensor(lengths), "visual_len": torch.tensor(lengths),
+           "answer": torch.tensor([0, 1, 2, 3, -1])}
+    for key, shape in (cfg.input_shapes(T) if cfg is not None else {}).items():
+        if out.get(key) is None or tuple(out[key].shape[1:]) != shape:
+            out[key] = torch.randn(B, *shape, generator=g)
+            out.setdefault(f"{key}_len", torch.full((B,), shape[0]))
+    return out
 
 
 def test_registry_has_every_paper_variant():
@@ -49,15 +58,19 @@ def test_variant_forward_backward_every_parameter_learns(name):
     torch.manual_seed(0)
     cfg = tiny(name)
     model = build_model(cfg)
-    b = batch()
+    b = batch(cfg=cfg)
     out = model(b)
     assert out.logits.shape == (B, TINY["n_answers"])
     parts = total_loss(out, b["answer"])
     assert all(torch.isfinite(v) for v in parts.values())
     parts["total"].backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
-    assert not no_grad, f"{name}: parameters built but unused: {no_grad}"
-    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
+    # Only the parameters the architecture itself declares gradient-free (a scorer whose output only
+    # feeds a hard top-k, as in the released peers; docs/peers.md) may go without a gradient.
+    frozen = model.no_gradient_by_design() if hasattr(model, "no_gradient_by_design") else ()
+    declared = [n for n, p in model.named_parameters() if frozen and n.startswith(frozen)]
+    assert no_grad == declared, f"{name}: parameters built but unused: {sorted(set(no_grad) - set(declared))}"
+    bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
     assert not bad
     terms = {t.name for t in out.contrast}
     if get_variant(name).architecture == "mcd":
@@ -65,6 +78,8 @@ def test_variant_forward_backward_every_parameter_learns(name):
         assert ("av" in terms) == (cfg.lambda_av > 0 and cfg.cross_audio_query and cfg.cross_visual_query)
     else:
         assert not terms
+    extra = {term.name for term in out.losses}
+    assert extra == ({"match"} if get_variant(name).architecture == "avst" and cfg.match_weight > 0 else set())
 
 
 def test_q_only_needs_no_features():

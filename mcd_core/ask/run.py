@@ -26,6 +26,7 @@ from mcd_core.features.backbones.weights import WeightsError, get_source, verify
 from mcd_core.features.logmel import LogmelSpec
 from mcd_core.features.store import FeatureStore, StoreError, open_store
 from mcd_core.media.shards import JPEG_QUALITY
+from mcd_core.models import get_architecture
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "best.pt"
@@ -188,6 +189,11 @@ def load_run(run_dir: str | Path, device: Any = "cpu", weights_dir: str | Path |
                        f"(`snakemake` or `mcd train --out-dir {run_dir}`)")
     config = _read_config(run_dir)
     model, cfg, ckpt = load_checkpoint(checkpoint, device)
+    extra = get_architecture(cfg.architecture).inputs
+    if extra:
+        raise AskError(f"{run_dir}: architecture {cfg.architecture!r} reads extra feature stores "
+                       f"({', '.join(i.stream + '/' + i.backbone for i in extra)}) that `mcd ask` cannot "
+                       f"extract for a new video; ask a run of MCD or of a Table II baseline")
     vocab_path = resolve(config["inputs"]["vocab"], run_dir)
     vocab = Vocab.load(vocab_path)
     check_vocab(ckpt, vocab, checkpoint, vocab_path)

@@ -1,4 +1,5 @@
-"""Verb `mcd modelcard`: Table VIII parameters and compute for N = 1, 2, 3 association blocks."""
+"""Verb `mcd modelcard`: Table VIII parameters and compute for N = 1, 2, 3 association blocks, or
+(`--peers`) of the peer models AVST, PSTP-Net and TSPM."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ log = logging.getLogger(__name__)
 
 
 def run_modelcard(args: argparse.Namespace) -> int:
+    if args.peers:
+        from mcd_core.scoring.peercard import peer_card, write_peer_card
+
+        peers = peer_card()
+        write_peer_card(args.out, peers)
+        for r in peers:
+            log.info("%s: params %.3f M plain, %.3f M thop-style (released code %.3f M, paper %.3f M); "
+                     "%.3f GMACs (paper %.3f G)", r.variant, r.params_plain_m, r.params_thop_m,
+                     r.released_thop_m, r.paper_params_m, r.macs_g, r.paper_flops_g)
+        return 0
     from mcd_core.scoring.modelcard import model_card, write_model_card
 
     rows = model_card(seconds=args.seconds, visual_dim=args.visual_dim, audio_dim=args.audio_dim,
@@ -25,6 +36,9 @@ def run_modelcard(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("modelcard", help="parameters and MACs of MCD for N = 1, 2, 3 (Table VIII)")
     p.add_argument("--out", type=Path, required=True, help="CSV to write")
+    p.add_argument("--peers", action="store_true",
+                   help="the peer models' card instead (AVST, PSTP-Net, TSPM on their released input "
+                        "shapes, beside their papers' figures); the other options do not apply")
     p.add_argument("--seconds", type=int, default=60, help="time steps T (MUSIC-AVQA: 60)")
     p.add_argument("--visual-dim", type=int, default=1536,
                    help="visual feature width (default 1536: Swin-V2-L, the model of the paper's Table "

@@ -22,11 +22,13 @@ def _missing_videos(args) -> int:
 
 
 def _variants(args) -> int:
-    from mcd_core.models import get_variant, list_variants
+    from mcd_core.models import architecture_inputs, get_variant, list_variants
 
     for name in list_variants():
         variant = get_variant(name)
-        print(f"{name:24s} {variant.architecture:6s} {variant.description}")
+        extra = architecture_inputs(variant.architecture)
+        reads = (" [--input " + ", ".join(f"{i.key}={i.stream}/{i.backbone}" for i in extra) + "]") if extra else ""
+        print(f"{name:24s} {variant.architecture:6s} {variant.description}{reads}")
     return 0
 
 

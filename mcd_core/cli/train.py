@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from mcd_core.data.inputs import parse_input_flags
     from mcd_core.training.config import resolve_train_config, split_overrides
     from mcd_core.training.files import RunFiles, train_from_files
 
@@ -21,7 +22,7 @@ def run_train(args: argparse.Namespace) -> int:
              "workers": args.workers, "seed": args.seed}
     train_cfg = resolve_train_config(args.variant, flags, train_overrides)
     files = RunFiles(train=args.train, val=args.val, vocab=args.vocab, audio=args.audio, visual=args.visual,
-                     test=args.test, format=args.format)
+                     test=args.test, format=args.format, inputs=parse_input_flags(args.input))
     result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume,
                               threads=args.threads)
     verb = "already finished" if result.skipped else "finished"
@@ -31,23 +32,27 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from mcd_core.data.inputs import parse_input_flags
     from mcd_core.scoring.predict import predict_file
 
     acc = predict_file(args.checkpoint, args.annotations, args.vocab, args.audio, args.visual, args.out,
                        batch_size=args.batch_size, device=args.device, workers=args.workers,
-                       fmt=args.format)
+                       fmt=args.format, inputs=parse_input_flags(args.input))
     log.info("wrote %s: accuracy %.2f %%", args.out, acc)
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train an MCD variant (or a Table II baseline) on feature stores")
+    p = subparsers.add_parser("train", help="train an MCD variant, a Table II baseline or a peer model (AVST, PSTP-Net, TSPM) on feature stores")
     p.add_argument("--train", type=Path, required=True, help="training annotations (json)")
     p.add_argument("--val", type=Path, required=True, help="validation annotations: picks best.pt")
     p.add_argument("--test", type=Path, help="test annotations, scored every epoch for the curves")
     p.add_argument("--vocab", type=Path, required=True, help="vocab.json written by `mcd vocab`")
     p.add_argument("--audio", type=Path, help="audio feature store (.zarr); optional for q_only")
     p.add_argument("--visual", type=Path, help="visual feature store (.zarr); optional for q_only")
+    p.add_argument("--input", action="append", default=[], metavar="KEY=PATH",
+                   help="an extra feature store the variant's architecture reads (AVST, PSTP-Net, TSPM; "
+                        "`mcd variants` lists their keys), repeatable")
     p.add_argument("--variant", default="mcd", help="registered variant (`mcd variants` lists them)")
     p.add_argument("--seed", type=int, help="training seed (default 0)")
     p.add_argument("--out-dir", type=Path, required=True, help="run directory (checkpoints, metrics, curves)")
@@ -77,6 +82,8 @@ def register(subparsers) -> None:
     p.add_argument("--vocab", type=Path, required=True, help="the vocab.json the run was trained with")
     p.add_argument("--audio", type=Path, help="audio feature store (.zarr) the run was trained on")
     p.add_argument("--visual", type=Path, help="visual feature store (.zarr) the run was trained on")
+    p.add_argument("--input", action="append", default=[], metavar="KEY=PATH",
+                   help="an extra feature store the run's architecture reads, as given to `mcd train`, repeatable")
     p.add_argument("--out", type=Path, required=True, help="predictions CSV")
     p.add_argument("--batch-size", type=int, default=256, help="questions per forward pass")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",

@@ -4,114 +4,71 @@ Each item is a dict of tensors: `question` (14 ids), `qtype` (2 ids), `keywords`
 (class index, -1 if unseen in training), `audio` (T', Da), `visual` (T', Dv) with patch streams
 averaged over their P patches (the paper avg-pools L, W), `audio_len`/`visual_len` (real steps
 after the stride), `question_id`, and `video_id` (str). A model that reads no features (the
-question-only baseline) passes no stores and gets no feature keys.
+question-only baseline) passes no stores and gets no feature keys. With `keep_patches` (PSTP-Net)
+a patch stream's `visual` rows stay un-averaged (T', P, D). Each extra input of an architecture
+(`inputs`, see data/inputs.py) adds its key: a per-video row (the stride applies to streams on the
+run's time axis) or, for per-question stores, the row of the question's id, plus `<key>_len`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import os
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
-import zarr
 from torch.utils.data import Dataset
 
-from mcd_core.common.progress import progress
 from mcd_core.features.store import FeatureStore, StoreError, open_store
 from mcd_core.data.formats import get_format
+from mcd_core.data.inputs import InputStore
 from mcd_core.data.questions import Question, filter_by_videos
+from mcd_core.data.rows import StreamRows
 from mcd_core.data.vocab import Vocab
 
 log = logging.getLogger(__name__)
-
-
-PRELOAD_BYTES = 256 << 20  # raw store bytes per Zarr read while preloading (patch rows are ~6 MB)
 
 
 class DatasetError(ValueError):
     """Bad dataset arguments (e.g. a stride below 1, stores of different lengths)."""
 
 
-class _StreamRows:
-    """One store's rows for the dataset: lazy Zarr reads (re-opened per process) or a preloaded array."""
-
-    def __init__(self, store: FeatureStore, video_ids: Sequence[str], stride: int, in_memory: bool):
-        self.path = store.path
-        self.stride = stride
-        self.row_of = {v: store.row(v) for v in video_ids}
-        steps = store.features.shape[1]
-        self.lengths = {v: max(1, math.ceil(int(store.lengths[r]) / stride)) for v, r in self.row_of.items()}
-        self.steps = len(range(0, steps, stride))
-        self.dim = int(store.features.shape[-1])   # row width (patch streams are averaged over P)
-        self._array = None
-        self._pid = None
-        self.memory: dict[str, np.ndarray] | None = None
-        if in_memory:
-            self.memory = {}
-            ids = list(self.row_of)
-            per_read = max(1, PRELOAD_BYTES // (4 * math.prod(store.features.shape[1:])))
-            with progress(total=len(ids), desc=f"loading {store.path.name}", unit="video",
-                          leave=False) as bar:
-                for first in range(0, len(ids), per_read):
-                    batch = ids[first:first + per_read]
-                    self.memory.update(zip(batch, self._read(store.features, batch)))
-                    bar.update(len(batch))
-
-    def __getstate__(self):  # Zarr handles are re-opened in each DataLoader worker
-        state = dict(self.__dict__)
-        state["_array"], state["_pid"] = None, None
-        return state
-
-    def _features(self):
-        if self._pid != os.getpid():
-            self._array = zarr.open_group(store=str(self.path), mode="r", use_consolidated=True)["features"]
-            self._pid = os.getpid()
-        return self._array
-
-    def _read(self, features, video_ids: Sequence[str]) -> list[np.ndarray]:
-        """The (T', D) rows of `video_ids` in one orthogonal selection: Zarr fetches and decodes
-        those chunks concurrently, where row-by-row reads pay its per-call overhead each."""
-        rows = sorted({self.row_of[v] for v in video_ids})
-        block = np.asarray(features.get_orthogonal_selection((rows,)), dtype=np.float32)
-        block = block[:, :: self.stride]                                     # (n, T', D) or (n, T', P, D)
-        # Patch streams are averaged over P; the copy drops the steps the stride skipped.
-        block = block.mean(axis=2) if block.ndim == 4 else np.ascontiguousarray(block)  # (n, T', D)
-        at = {r: i for i, r in enumerate(rows)}
-        return [block[at[self.row_of[v]]] for v in video_ids]
-
-    def get_many(self, video_ids: Sequence[str]) -> list[np.ndarray]:
-        """The rows of a whole batch, from memory when preloaded."""
-        if self.memory is not None:
-            return [self.memory[v] for v in video_ids]
-        return self._read(self._features(), video_ids)
-
-    def get(self, video_id: str) -> np.ndarray:
-        return self.get_many([video_id])[0]
-
-
 class AVQADataset(Dataset):
     def __init__(self, questions: Sequence[Question], vocab: Vocab, audio_store: FeatureStore | None = None,
-                 visual_store: FeatureStore | None = None, stride: int = 1, in_memory: bool = False):
+                 visual_store: FeatureStore | None = None, stride: int = 1, in_memory: bool = False,
+                 inputs: Mapping[str, InputStore] | None = None, keep_patches: bool = False):
         if stride < 1:
             raise DatasetError(f"stride must be >= 1, got {stride}")
         stores = {"audio": audio_store, "visual": visual_store}
+        inputs = dict(inputs or {})
+        clash = sorted(set(inputs) & {"audio", "visual", "question", "qtype", "keywords", "answer"})
+        if clash:
+            raise DatasetError(f"extra input key {clash[0]!r} clashes with a batch key the dataset writes")
         kept = list(questions)
         for name, store in stores.items():
             if store is not None:
                 kept = [q for q in kept if q.video_id in store.index]
-        self.dropped = len(questions) - len(kept)   # questions whose video is missing from a store
+        for extra in inputs.values():
+            kept = [q for q in kept if _key(q, extra.per) in extra.store.index]
+        self.dropped = len(questions) - len(kept)   # questions whose video (or question) is missing from a store
         self.dropped_videos = len({q.video_id for q in questions} - {q.video_id for q in kept})
         if self.dropped:
-            log.warning("%d questions (%d videos) left out: their video is missing from a feature store",
-                        self.dropped, self.dropped_videos)
+            log.warning("%d questions (%d videos) left out: their video (or question) is missing from a "
+                        "feature store", self.dropped, self.dropped_videos)
         self.questions = kept
         videos = sorted({q.video_id for q in kept})
-        self.streams = {name: _StreamRows(store, videos, stride, in_memory)
+        self.streams = {name: StreamRows(store, videos, stride, in_memory,
+                                         average_patches=not (keep_patches and name == "visual"))
                         for name, store in stores.items() if store is not None}
+        self.question_streams: dict[str, StreamRows] = {}
+        for key, extra in inputs.items():
+            if extra.per == "video":
+                self.streams[key] = StreamRows(extra.store, videos, stride if extra.strided else 1, in_memory,
+                                               average_patches=False)
+            else:
+                ids = sorted({_key(q, "question") for q in kept})
+                self.question_streams[key] = StreamRows(extra.store, ids, 1, in_memory, average_patches=False)
         self._encoded = [(torch.tensor(vocab.encode_question(q)), torch.tensor(vocab.encode_type(q)),
                           torch.tensor(vocab.encode_keywords(q)), vocab.answer_index(q.answer))
                          for q in kept]
@@ -126,20 +83,29 @@ class AVQADataset(Dataset):
                 "answer": torch.tensor(answer), "question_id": torch.tensor(q.question_id),
                 "video_id": q.video_id}
         for name, rows in self.streams.items():
-            item[name] = torch.from_numpy(features[name])                      # (T', D)
+            item[name] = torch.from_numpy(features[name])                      # (T', D) or (T', P, D)
             item[f"{name}_len"] = torch.tensor(rows.lengths[q.video_id])
+        for name, rows in self.question_streams.items():
+            item[name] = torch.from_numpy(features[name])                      # (L, D)
+            item[f"{name}_len"] = torch.tensor(rows.lengths[_key(q, "question")])
         return item
 
     def __getitem__(self, index: int) -> dict:
-        video_id = self.questions[index].video_id
-        return self._item(index, {name: rows.get(video_id) for name, rows in self.streams.items()})
+        return self.__getitems__([index])[0]
 
     def __getitems__(self, indices: Sequence[int]) -> list[dict]:
         """A batch at once (DataLoader calls this when it exists): one Zarr read per stream."""
         video_ids = [self.questions[i].video_id for i in indices]
         per_stream = {name: rows.get_many(video_ids) for name, rows in self.streams.items()}
+        question_ids = [_key(self.questions[i], "question") for i in indices]
+        per_stream.update({name: rows.get_many(question_ids) for name, rows in self.question_streams.items()})
         return [self._item(i, {name: feats[k] for name, feats in per_stream.items()})
                 for k, i in enumerate(indices)]
+
+
+def _key(q: Question, per: str) -> str:
+    """The row key of question `q` in a store keyed by `per` ("video" or "question")."""
+    return q.video_id if per == "video" else str(q.question_id)
 
 
 # -- datasets from files, for `mcd train` and `mcd predict` ---------------------------------------
@@ -167,13 +133,17 @@ def open_feature_store(path: Path | None, streams: tuple[str, ...], needed: bool
 
 
 def open_stores(audio_path: Path | None, visual_path: Path | None, model_cfg: ReadsInputs):
-    """The (audio, visual) stores, checked for their stream; None where not given."""
-    return (open_feature_store(audio_path, AUDIO_STREAMS, model_cfg.needs_audio, "audio"),
-            open_feature_store(visual_path, VISUAL_STREAMS, model_cfg.needs_visual, "visual"))
+    """The (audio, visual) stores, checked for their stream; None where not given. A model that
+    reads patch tokens (`needs_patches`) needs a patch stream as --visual."""
+    patches = getattr(model_cfg, "needs_patches", False)
+    visual = open_feature_store(visual_path, ("visual_patch",) if patches else VISUAL_STREAMS,
+                                model_cfg.needs_visual, "visual")
+    return open_feature_store(audio_path, AUDIO_STREAMS, model_cfg.needs_audio, "audio"), visual
 
 
 def make_dataset(path: Path, vocab: Vocab, model_cfg: ReadsInputs, audio, visual, stride: int,
-                 in_memory: bool = False, fmt: str = "music_avqa") -> AVQADataset:
+                 in_memory: bool = False, fmt: str = "music_avqa",
+                 inputs: Mapping[str, InputStore] | None = None) -> AVQADataset:
     """The dataset of one annotation file. A store given to a model that does not read it still
     filters the questions, so variants trained on the same stores see the same questions."""
     questions = get_format(fmt).load(path).questions
@@ -183,4 +153,5 @@ def make_dataset(path: Path, vocab: Vocab, model_cfg: ReadsInputs, audio, visual
             if dropped:
                 log.warning("%s: %d questions left out, video missing from %s", path, len(dropped), store.path)
     return AVQADataset(questions, vocab, audio if model_cfg.needs_audio else None,
-                       visual if model_cfg.needs_visual else None, stride=stride, in_memory=in_memory)
+                       visual if model_cfg.needs_visual else None, stride=stride, in_memory=in_memory,
+                       inputs=inputs, keep_patches=getattr(model_cfg, "needs_patches", False))

@@ -42,15 +42,26 @@ class ResidentBatches:
                      for row in rows.get_many(videos[first:first + READ_CHUNK])]
             self.features[name] = torch.stack(parts).to(self.device)                  # (V, T', D)
             self.lengths[name] = torch.tensor([rows.lengths[v] for v in videos], device=self.device)
+        # Per-question inputs (text features): one row per question, in dataset order.
+        self.question_features: dict[str, torch.Tensor] = {}
+        self.question_lengths: dict[str, torch.Tensor] = {}
+        qids = [str(q.question_id) for q in dataset.questions]
+        for name, rows in dataset.question_streams.items():
+            parts = [torch.from_numpy(row) for first in range(0, len(qids), READ_CHUNK)
+                     for row in rows.get_many(qids[first:first + READ_CHUNK])]
+            self.question_features[name] = torch.stack(parts).to(self.device)        # (N, L, D)
+            self.question_lengths[name] = torch.tensor([rows.lengths[k] for k in qids], device=self.device)
 
     def __len__(self) -> int:
         return len(self.questions)
 
     @staticmethod
     def nbytes(dataset: AVQADataset) -> int:
-        """Feature bytes a `ResidentBatches` of `dataset` would hold (float32 rows, once per video)."""
+        """Feature bytes a `ResidentBatches` of `dataset` would hold (float32 rows, once per video;
+        per-question rows once per question)."""
         videos = len({q.video_id for q in dataset.questions})
-        return sum(videos * rows.steps * rows.dim * 4 for rows in dataset.streams.values())
+        return (sum(videos * rows.row_bytes for rows in dataset.streams.values())
+                + sum(len(dataset) * rows.row_bytes for rows in dataset.question_streams.values()))
 
     def batch(self, index: torch.Tensor) -> dict:
         """The batch of questions at positions `index`, keys as the dataset's collated items."""
@@ -61,6 +72,9 @@ class ResidentBatches:
         for name, feats in self.features.items():
             out[name] = feats[videos]                                                 # (B, T', D)
             out[f"{name}_len"] = self.lengths[name][videos]
+        for name, feats in self.question_features.items():
+            out[name] = feats[index]                                                  # (B, L, D)
+            out[f"{name}_len"] = self.question_lengths[name][index]
         return out
 
     def batches(self, batch_size: int, shuffle: bool = False,

@@ -45,6 +45,19 @@ class ModelConfig:
     def needs_visual(self) -> bool:
         return True
 
+    @property
+    def needs_patches(self) -> bool:
+        """True: the --visual store must be a patch stream, handed over un-averaged [T, P, D]."""
+        return False
+
+    # Config fields filled from the width (`dim` attribute) of the store of each extra input key.
+    input_dims: ClassVar[dict[str, str]] = {}
+
+    def input_shapes(self, steps: int) -> dict[str, tuple[int, ...]]:
+        """Per-question shape of each feature key the model reads (example inputs for tests and the
+        model card); the question tokens are not listed."""
+        return {"audio": (steps, self.audio_dim), "visual": (steps, self.visual_dim)}
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

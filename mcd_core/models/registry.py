@@ -21,11 +21,20 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class FeatureInput:
+    key: str            # batch key the model reads; also the KEY of `mcd train/predict --input KEY=PATH`
+    stream: str         # store stream, e.g. "visual_map", "tome", "text_sentence", "text_words", "prompt_sentence"
+    backbone: str       # store name: results/<dataset>/features/<stream>/<backbone>.zarr
+    per: str = "video"  # "video": store rows keyed by video id; "question": keyed by question id
+
+
+@dataclass(frozen=True)
 class Architecture:
     name: str                                   # stored in checkpoints and run configs
     config_cls: type[ModelConfig]
     model: str | Callable[[Any], "nn.Module"]   # "module:Class" (imported on build) or a callable
     description: str = ""
+    inputs: tuple[FeatureInput, ...] = ()       # stores read beyond the run's --audio/--visual
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,12 @@ def register_architecture(arch: Architecture) -> Architecture:
     if arch.config_cls.architecture != arch.name:
         raise ConfigError(f"{arch.config_cls.__name__}.architecture is "
                           f"{arch.config_cls.architecture!r}, not {arch.name!r}")
+    for item in arch.inputs:
+        if item.per not in ("video", "question"):
+            raise ConfigError(f"architecture {arch.name!r}: input {item.key!r} has per={item.per!r}; "
+                              f"choose 'video' or 'question'")
+    if len({item.key for item in arch.inputs}) != len(arch.inputs):
+        raise ConfigError(f"architecture {arch.name!r}: two inputs share one key")
     ARCHITECTURES[arch.name] = arch
     return arch
 
@@ -80,6 +95,11 @@ def get_variant(name: str) -> Variant:
     if name not in VARIANTS:
         raise ConfigError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
     return VARIANTS[name]
+
+
+def architecture_inputs(name: str) -> tuple[FeatureInput, ...]:
+    """The extra stores (beyond --audio/--visual) that architecture `name` reads."""
+    return get_architecture(name).inputs
 
 
 def list_variants() -> list[str]:

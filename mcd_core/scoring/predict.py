@@ -14,10 +14,11 @@ from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import write_text
 from mcd_core.data.dataset import AVQADataset, make_dataset, open_stores
+from mcd_core.data.inputs import open_inputs
 from mcd_core.data.resident import ResidentBatches
 from mcd_core.data.vocab import Vocab
 from mcd_core.common.device import autocast, choose_device
-from mcd_core.models import ConfigError, build_model, config_from_dict
+from mcd_core.models import ConfigError, build_model, config_from_dict, get_architecture
 from mcd_core.scoring.checkpoint import CheckpointError, read_checkpoint
 from mcd_core.common.workers import ExitWithParent
 
@@ -76,7 +77,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         model = build_model(cfg).to(device)
         model.load_state_dict(ckpt["model"])
     except (KeyError, TypeError, RuntimeError, ConfigError) as exc:
-        raise CheckpointError(f"{path}: not a usable MCD checkpoint ({type(exc).__name__}: "
+        raise CheckpointError(f"{path}: not a usable model checkpoint ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''}); use the best.pt or "
                               f"last.pt of an `mcd train` run") from None
     model.eval()
@@ -100,15 +101,19 @@ def write_predictions_csv(path: str | os.PathLike, dataset: AVQADataset, predict
 
 def predict_file(checkpoint: str | os.PathLike, annotations: str | os.PathLike, vocab_path: str | os.PathLike,
                  audio: str | os.PathLike | None, visual: str | os.PathLike | None, out: str | os.PathLike,
-                 batch_size: int = 256, device: str = "auto", workers: int = 0, fmt: str = "music_avqa") -> float:
-    """Write the predictions CSV of a checkpoint on an annotation file; returns the accuracy (%)."""
+                 batch_size: int = 256, device: str = "auto", workers: int = 0, fmt: str = "music_avqa",
+                 inputs: dict[str, str | os.PathLike] | None = None) -> float:
+    """Write the predictions CSV of a checkpoint on an annotation file; returns the accuracy (%).
+    `inputs`: the extra stores of the checkpoint's architecture, by key (`--input KEY=PATH`)."""
     dev = choose_device(device)
     model, cfg, ckpt = load_checkpoint(checkpoint, dev)
     vocab = Vocab.load(vocab_path)
     check_vocab(ckpt, vocab, Path(checkpoint), Path(vocab_path))
     stride = int(ckpt.get("train_config", {}).get("stride", 1))
     stores = open_stores(Path(audio) if audio else None, Path(visual) if visual else None, cfg)
-    dataset = make_dataset(Path(annotations), vocab, cfg, *stores, stride=stride, fmt=fmt)
+    extra = open_inputs(get_architecture(cfg.architecture).inputs, dict(inputs or {}),
+                        f"checkpoint {checkpoint} (architecture {cfg.architecture!r})")
+    dataset = make_dataset(Path(annotations), vocab, cfg, *stores, stride=stride, fmt=fmt, inputs=extra)
     predictions = predict_answers(model, dataset, vocab.answers, batch_size, dev, workers)
     write_predictions_csv(out, dataset, predictions)
     return accuracy(dataset, predictions)

@@ -10,7 +10,7 @@ from typing import Any
 
 from mcd_core.common.atomic import atomic_path
 
-LOSS_NAMES = ("answer", "qv", "qa", "av")
+LOSS_NAMES = ("answer", "qv", "qa", "av", "match")  # "match": AVST's audio-visual match loss
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", *[f"loss_{n}" for n in LOSS_NAMES], "train_acc",
                   "val_acc", "test_acc", "seconds")
 

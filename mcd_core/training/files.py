@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from mcd_core.data.dataset import make_dataset, open_stores
+from mcd_core.data.inputs import check_input_keys, input_attrs, open_inputs
 from mcd_core.data.vocab import Vocab
 from mcd_core.features.store import open_store
-from mcd_core.models import ConfigError, apply_overrides, variant_config
+from mcd_core.models import ConfigError, apply_overrides, get_architecture, get_variant, variant_config
 from mcd_core.training.config import TrainConfig
 from mcd_core.training.loop import TrainResult, train
 
@@ -26,6 +27,20 @@ class RunFiles:
     visual: Path | None           # visual feature store (optional for question-only variants)
     test: Path | None = None      # optional test annotations, scored every epoch for the curves
     format: str = "music_avqa"    # dataset format of the annotation files
+    inputs: dict[str, Path] = field(default_factory=dict)  # the architecture's extra stores, by key
+
+
+def model_dims(architecture: str, audio: Path | None, visual: Path | None,
+               inputs: dict[str, Path]) -> dict[str, int]:
+    """Config widths read from the stores: audio_dim, visual_dim and each extra input's field."""
+    arch = get_architecture(architecture)
+    check_input_keys(arch.inputs, inputs, f"architecture {architecture!r}")
+    dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
+            for role, path in (("audio", audio), ("visual", visual)) if path is not None}
+    for key, name in arch.config_cls.input_dims.items():
+        if key in inputs:
+            dims[name] = int(open_store(inputs[key]).attrs["dim"])
+    return dims
 
 
 def content_fingerprint(path: Path) -> str:
@@ -50,27 +65,32 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
                      on_epoch_end: Callable[[int], None] | None = None,
                      threads: int | None = None) -> TrainResult:
     vocab = Vocab.load(files.vocab)
-    dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
-            for role, path in (("audio", files.audio), ("visual", files.visual)) if path is not None}
+    architecture = get_variant(variant).architecture
+    dims = model_dims(architecture, files.audio, files.visual, files.inputs)
     model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
                                n_answers=len(vocab.answers), **dims)
     model_cfg = apply_overrides(model_cfg, model_overrides or {})
     audio, visual = open_stores(files.audio, files.visual, model_cfg)
+    extra = open_inputs(get_architecture(architecture).inputs, files.inputs, f"architecture {architecture!r}")
     train_set, val_set = (make_dataset(p, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory,
-                                       files.format)
+                                       files.format, extra)
                           for p in (files.train, files.val))
     test_set = (make_dataset(files.test, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory,
-                             files.format)
+                             files.format, extra)
                 if files.test else None)
     attrs = {role: {k: s.attrs.get(k) for k in ("stream", "backbone", "dim", "seconds", "weights")}
              for role, s in (("audio", audio), ("visual", visual)) if s is not None}
     if len(val_set) == 0:
         raise ConfigError(f"{files.val}: no validation question has its video in the feature stores")
-    inputs = {"variant": variant, **{k: (str(v) if v is not None else None)
-                                     for k, v in dataclasses.asdict(files).items()},
-              "content": {k: content_fingerprint(Path(v)) for k, v in dataclasses.asdict(files).items()
+    paths = {k: v for k, v in dataclasses.asdict(files).items() if k != "inputs"}
+    inputs = {"variant": variant, **{k: (str(v) if v is not None else None) for k, v in paths.items()},
+              "content": {k: content_fingerprint(Path(v)) for k, v in paths.items()
                           if k != "format" and v is not None},
               "stores": attrs, "dropped_questions": {"train": train_set.dropped, "val": val_set.dropped,
                                                      "test": test_set.dropped if test_set else None}}
+    if files.inputs:  # only runs of architectures with extra stores get the key (MCD's config is unchanged)
+        inputs["inputs"] = {k: {"path": str(p), "content": content_fingerprint(Path(p))}
+                            for k, p in sorted(files.inputs.items())}
+        inputs["input_stores"] = input_attrs(extra)
     return train(model_cfg, train_cfg, train_set, val_set, vocab, out_dir, test_set=test_set,
                  resume=resume, inputs=inputs, on_epoch_end=on_epoch_end, threads=threads)

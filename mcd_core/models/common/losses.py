@@ -1,8 +1,9 @@
-"""Losses: InfoNCE with cosine similarity and in-batch negatives (Eq. 11, 13), total loss (Eq. 14)."""
+"""Losses: InfoNCE with cosine similarity and in-batch negatives (Eq. 11, 13), total loss (Eq. 14),
+and plain weighted terms a model computes itself (AVST's audio-visual match loss)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -19,10 +20,18 @@ class ContrastTerm:
 
 
 @dataclass
+class LossTerm:
+    name: str                 # the loss column in metrics.csv (training/curves.py LOSS_NAMES)
+    weight: float             # its factor in the total loss
+    value: torch.Tensor       # () the loss itself, already reduced
+
+
+@dataclass
 class ModelOutput:
     logits: torch.Tensor                  # (B, n_answers)
     contrast: list[ContrastTerm]          # empty for models without semantic approximation
     clues: dict[str, Any] | None = None   # asked for only (MCD: "<stream>/<level>" -> Selection)
+    losses: list[LossTerm] = field(default_factory=list)  # extra terms (AVST: "match"), training only
 
 
 def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -41,5 +50,8 @@ def total_loss(output: ModelOutput, answers: torch.Tensor) -> dict[str, torch.Te
     for term in output.contrast:
         parts[term.name] = info_nce(term.anchor, term.positive, term.temperature)
         total = total + term.weight * parts[term.name]
+    for extra in output.losses:
+        parts[extra.name] = extra.value
+        total = total + extra.weight * extra.value
     parts["total"] = total
     return parts
