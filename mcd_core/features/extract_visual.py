@@ -125,7 +125,7 @@ def _frame_list(shard: FramesShard, on_error: str) -> tuple[list[str], list[Path
 
 
 def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter], widths: dict[str, tuple],
-               paths: list[Path], seconds: int, device: torch.device) -> dict[int, str]:
+               paths: list[Path], seconds: int, device: torch.device, stage: str = STAGE) -> dict[int, str]:
     """Write each video's rows to `writers` as soon as its `seconds` frames are done (only the
     videos a batch spans are held in memory); returns decode errors by video row (rows dropped)."""
     loader = DataLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
@@ -135,12 +135,12 @@ def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter],
     bad: dict[int, str] = {}
     pending: dict[int, dict[str, np.ndarray]] = {}   # row -> stream -> (T, ...) being filled
     done: Counter[int] = Counter()                    # row -> frames processed (good or bad)
-    with torch.inference_mode(), progress(total=len(paths), desc=f"{STAGE} {job.backbone}",
+    with torch.inference_mode(), progress(total=len(paths), desc=f"{stage} {job.backbone}",
                                           unit="frame") as bar:
         for index, images, errors in loader:
             for k, err in errors:
                 if job.on_error == "stop":
-                    raise VideoError(f"{STAGE}: {err}")
+                    raise VideoError(f"{stage}: {err}")
                 bad.setdefault(k // seconds, err)
                 done[k // seconds] += 1
             if images is not None:

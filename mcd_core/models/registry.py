@@ -21,11 +21,20 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class FeatureInput:
+    key: str            # batch key the model reads; also the KEY of `mcd train/predict --input KEY=PATH`
+    stream: str         # store stream, e.g. "visual_map", "tome", "text_sentence", "text_words", "prompt_sentence"
+    backbone: str       # store name: results/<dataset>/features/<stream>/<backbone>.zarr
+    per: str = "video"  # "video": store rows keyed by video id; "question": keyed by question id
+
+
+@dataclass(frozen=True)
 class Architecture:
     name: str                                   # stored in checkpoints and run configs
     config_cls: type[ModelConfig]
     model: str | Callable[[Any], "nn.Module"]   # "module:Class" (imported on build) or a callable
     description: str = ""
+    inputs: tuple[FeatureInput, ...] = ()
 
 
 @dataclass(frozen=True)
