@@ -96,7 +96,7 @@ def _same_weights(recorded: Any, job: VisualJob) -> bool:
 def outputs_complete(job: VisualJob) -> bool:
     """True when a previous run finished every output of this job with the same backbone,
     weights and precision (other settings are the workflow's to track)."""
-    if not failures_path(job.out).is_file():
+    if not failures_path(job.out).is_file() or (job.patch_out and not failures_path(job.patch_out).is_file()):
         return False
     stores = [(job.out, STREAM_POOLED)] + ([(job.patch_out, STREAM_PATCH)] if job.patch_out else [])
     try:
@@ -175,6 +175,8 @@ def extract_visual(job: VisualJob) -> bool:
     if not job.force and outputs_complete(job):
         return False
     remove_path(failures_path(job.out))  # an earlier, killed attempt's list must not outlive it
+    if job.patch_out is not None:
+        remove_path(failures_path(job.patch_out))
     shard = read_frames_shard(job.frames)
     device = choose_device(job.device)
     autocast(device, job.precision)  # reject an impossible precision before the slow model build
@@ -200,6 +202,9 @@ def extract_visual(job: VisualJob) -> bool:
                    for name, (path, width, meta) in outputs.items()}
         bad = _run_model(job, model, preprocess, writers, {k: v[1] for k, v in outputs.items()}, paths, T, device)
     failures += [Failure(ids[i], STAGE, err) for i, err in sorted(bad.items())]
-    # Written last: a failures manifest beside the stores marks the job as complete.
+    # Written last: a failures manifest beside the stores marks the job as complete. The patch store
+    # gets its own copy, so that it can be merged on its own (the workflow's visual_patch shards).
+    if job.patch_out is not None:
+        write_failures(failures_path(job.patch_out), [*shard.failures, *failures])
     write_failures(failures_path(job.out), [*shard.failures, *failures])
     return True
