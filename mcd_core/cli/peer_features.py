@@ -73,7 +73,8 @@ def register(subparsers) -> None:
                               description="Run a token backbone (AVST's ResNet-18 14x14 maps, TSPM's "
                                           "ToMe ViT-L/16) over one frames shard and write its store.")
     p.add_argument("--frames", type=Path, required=True, help="frames shard folder (manifest.json)")
-    p.add_argument("--backbone", required=True, choices=TOKEN_BACKBONES)
+    p.add_argument("--backbone", required=True, choices=TOKEN_BACKBONES,
+                   help="resnet18_14x14 (stream visual_map, AVST) or tome_vit_l16_384 (stream tome, TSPM)")
     _common(p)
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="fp16 needs CUDA")
     p.add_argument("--batch-size", type=int, default=32, help="frames per forward pass")
@@ -90,7 +91,8 @@ def register(subparsers) -> None:
                                           "per stream, rows keyed by question id.")
     t.add_argument("--annotations", type=Path, nargs="+", required=True, help="annotation files (all splits)")
     add_format_argument(t)
-    t.add_argument("--backbone", required=True, choices=TEXT_BACKBONES)
+    t.add_argument("--backbone", required=True, choices=TEXT_BACKBONES,
+                   help="clip_text_b32 (PSTP-Net) or clip_text_l14_336 (TSPM)")
     _common(t)
     t.add_argument("--batch-size", type=int, default=256, help="texts per forward pass")
     t.add_argument("--out", nargs="+", required=True, metavar="STREAM=PATH",
