@@ -176,3 +176,20 @@ def test_extract_text_cli_rejects_a_bad_out_item(tmp_path, capsys):
     rc = main(["extract-text", "--annotations", str(tmp_path / "q.json"), "--backbone", "clip_text_b32",
                "--weights", "random-init", "--out", "text_words"])
     assert rc == 2 and "--out expects STREAM=PATH" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_real_size_tome_and_text_towers_give_the_contract_shapes(tmp_path):
+    """The registered (not tiny) networks, randomly initialised: ViT-L/16-384 merges to 14 tokens of
+    1024; the ViT-L/14@336 text tower gives 768-d sentence features."""
+    from mcd_core.features.extract_tokens import TokenJob, extract_tokens
+
+    frames = make_frames_shard(tmp_path / "frames", {"00000001": 2}, seconds=2)
+    out = tmp_path / "tome.zarr"
+    extract_tokens(TokenJob(frames, "tome_vit_l16_384", out, device="cpu", workers=0, batch_size=10))
+    store = open_store(out, expect={"stream": "tome", "backbone": "tome_vit_l16_384", "dim": 1024,
+                                    "weights": {"random_init": True, "seed": 0}})
+    assert store.features.shape == (1, 10, 14, 1024)
+    encoder, spec = text_backbones.create_text_backbone("clip_text_l14_336")
+    got = encoder(["The piano is playing in the video."])
+    assert got.sentence.shape == (1, 768) and got.words.shape == (1, 77, 768) and spec.dim == 768
