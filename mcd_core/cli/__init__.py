@@ -16,7 +16,7 @@ from mcd_core import __version__
 from mcd_core.cli.errors import UserError
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
-COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "weights", "annotations", "train",
+COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "peer_features", "weights", "annotations", "train",
                    "modelcard", "ask", "experiments")
 
 

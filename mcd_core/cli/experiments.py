@@ -48,9 +48,10 @@ def _card(checkpoint: str, seconds: int) -> dict[str, float]:
 def run_paper_table(args: argparse.Namespace) -> int:
     from mcd_core.common.atomic import write_text
     from mcd_core.data.formats import get_format
-    from mcd_core.scoring.experiments import backbone_note
+    from mcd_core.scoring.experiments import PRIOR, backbone_note
     from mcd_core.scoring.figures import bar_chart
-    from mcd_core.scoring.seedtables import aggregate, build_table, table_csv, table_html, table_markdown
+    from mcd_core.scoring.seedtables import (aggregate, build_table, published_row, table_csv, table_html,
+                                             table_markdown)
     from mcd_core.scoring.tables import read_score_table
 
     experiment = _experiment(args.experiment)
@@ -65,7 +66,12 @@ def run_paper_table(args: argparse.Namespace) -> int:
         raise UserError(f"{experiment.name} has no row(s) {unknown}; its rows: {sorted(known)}")
     rows, counts, notes = [], None, list(args.note)
     for row in experiment.rows:
+        if not row.trained and row.variant != PRIOR:   # published numbers only
+            rows.append(published_row(row.label, row.variant, row.paper_row, row.note, taxonomy))
+            continue
         if row.key not in scores:
+            if row.optional:
+                continue   # a peer's row the dataset does not train
             raise UserError(f"{experiment.name}: no --scores for row {row.key!r}")
         tables = [(p, read_score_table(p, taxonomy)) for p in scores[row.key]]
         seed_row = aggregate(row.label, row.variant, row.paper_row, tables, taxonomy)
@@ -122,7 +128,7 @@ def run_paper_plan(args: argparse.Namespace) -> int:
     from mcd_core.scoring.cost import plan_text
 
     text = plan_text(args.experiments, args.visual, [int(s) for s in args.seeds], args.questions,
-                     args.epochs, args.finished)
+                     args.epochs, args.finished, args.variants)
     write_text(args.out, text + "\n")
     print(text)
     return 0
@@ -174,5 +180,7 @@ def register(subparsers) -> None:
                    help="questions of the train, val and test files (omit while unknown)")
     p.add_argument("--epochs", type=int, required=True, help="epochs per run (for the cost estimate)")
     p.add_argument("--finished", type=int, default=0, help="runs already finished")
+    p.add_argument("--variants", nargs="*", default=[],
+                   help="the dataset's training.variants: peer rows (avst, pstp_net) are planned when named")
     p.add_argument("--out", type=Path, required=True, help="file to write")
     p.set_defaults(func=run_paper_plan)

@@ -96,7 +96,7 @@ def _same_weights(recorded: Any, job: VisualJob) -> bool:
 def outputs_complete(job: VisualJob) -> bool:
     """True when a previous run finished every output of this job with the same backbone,
     weights and precision (other settings are the workflow's to track)."""
-    if not failures_path(job.out).is_file():
+    if not failures_path(job.out).is_file() or (job.patch_out and not failures_path(job.patch_out).is_file()):
         return False
     stores = [(job.out, STREAM_POOLED)] + ([(job.patch_out, STREAM_PATCH)] if job.patch_out else [])
     try:
@@ -125,7 +125,7 @@ def _frame_list(shard: FramesShard, on_error: str) -> tuple[list[str], list[Path
 
 
 def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter], widths: dict[str, tuple],
-               paths: list[Path], seconds: int, device: torch.device) -> dict[int, str]:
+               paths: list[Path], seconds: int, device: torch.device, stage: str = STAGE) -> dict[int, str]:
     """Write each video's rows to `writers` as soon as its `seconds` frames are done (only the
     videos a batch spans are held in memory); returns decode errors by video row (rows dropped)."""
     loader = DataLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
@@ -135,12 +135,12 @@ def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter],
     bad: dict[int, str] = {}
     pending: dict[int, dict[str, np.ndarray]] = {}   # row -> stream -> (T, ...) being filled
     done: Counter[int] = Counter()                    # row -> frames processed (good or bad)
-    with torch.inference_mode(), progress(total=len(paths), desc=f"{STAGE} {job.backbone}",
+    with torch.inference_mode(), progress(total=len(paths), desc=f"{stage} {job.backbone}",
                                           unit="frame") as bar:
         for index, images, errors in loader:
             for k, err in errors:
                 if job.on_error == "stop":
-                    raise VideoError(f"{STAGE}: {err}")
+                    raise VideoError(f"{stage}: {err}")
                 bad.setdefault(k // seconds, err)
                 done[k // seconds] += 1
             if images is not None:
@@ -175,6 +175,8 @@ def extract_visual(job: VisualJob) -> bool:
     if not job.force and outputs_complete(job):
         return False
     remove_path(failures_path(job.out))  # an earlier, killed attempt's list must not outlive it
+    if job.patch_out is not None:
+        remove_path(failures_path(job.patch_out))
     shard = read_frames_shard(job.frames)
     device = choose_device(job.device)
     autocast(device, job.precision)  # reject an impossible precision before the slow model build
@@ -200,6 +202,9 @@ def extract_visual(job: VisualJob) -> bool:
                    for name, (path, width, meta) in outputs.items()}
         bad = _run_model(job, model, preprocess, writers, {k: v[1] for k, v in outputs.items()}, paths, T, device)
     failures += [Failure(ids[i], STAGE, err) for i, err in sorted(bad.items())]
-    # Written last: a failures manifest beside the stores marks the job as complete.
+    # Written last: a failures manifest beside the stores marks the job as complete. The patch store
+    # gets its own copy, so that it can be merged on its own (the workflow's visual_patch shards).
+    if job.patch_out is not None:
+        write_failures(failures_path(job.patch_out), [*shard.failures, *failures])
     write_failures(failures_path(job.out), [*shard.failures, *failures])
     return True

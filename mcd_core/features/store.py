@@ -2,7 +2,8 @@
 
 One Zarr v3 group per stream and backbone, `results/<dataset>/features/<stream>/<backbone>.zarr`:
 
-- `features`  float32 [N, T, D] (patch streams: [N, T, P, D])
+- `features`  float32 [N, T, D] (patch streams: [N, T, P, D]); float16 where the writer asks for it
+  (the 14x14 map stream: half the disk, read back as float16 and widened by the reader)
 - `lengths`   int16 [N]: seconds of real content; steps past it are padding (cycled last second)
 - `video_id`  str [N]
 - optional per-video flag arrays (bool [N]), e.g. `no_audio` for videos without an audio stream
@@ -79,11 +80,21 @@ def _validate_layout(shape: tuple[int, ...], lengths: np.ndarray, video_ids: Seq
             raise StoreError(f"flag {name!r} must have shape ({n},)")
 
 
+DTYPES = ("float32", "float16")
+MERGE_ROWS = 16  # rows copied at once by merge_stores
+
+
+def _check_dtype(dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise StoreError(f"feature dtype must be one of {DTYPES}, got {dtype!r}")
+    return dtype
+
+
 def _create_group(tmp: Path, shape: tuple[int, ...], video_ids: Sequence[str], lengths: np.ndarray,
-                  flags: Mapping[str, np.ndarray], meta: StoreMeta):
+                  flags: Mapping[str, np.ndarray], meta: StoreMeta, dtype: str = "float32"):
     group = zarr.open_group(store=str(tmp), mode="w", zarr_format=3)
     chunks = (1,) + tuple(shape[1:])  # one video per chunk: cheap random access in training
-    arr = group.create_array("features", shape=shape, dtype="float32",
+    arr = group.create_array("features", shape=shape, dtype=_check_dtype(dtype),
                              chunks=chunks if shape[0] else "auto")
     group.create_array("lengths", data=lengths)
     ids = group.create_array("video_id", shape=(len(video_ids),), dtype=VariableLengthUTF8())
@@ -97,8 +108,9 @@ def _create_group(tmp: Path, shape: tuple[int, ...], video_ids: Sequence[str], l
 
 def write_store(path: str | os.PathLike, features: np.ndarray, lengths: Iterable[int],
                 video_ids: Sequence[str], meta: StoreMeta,
-                flags: Mapping[str, np.ndarray] | None = None) -> Path:
-    """Validate and write a complete store under a temporary name, then rename it to `path`."""
+                flags: Mapping[str, np.ndarray] | None = None, dtype: str = "float32") -> Path:
+    """Validate and write a complete store under a temporary name, then rename it to `path`
+    (`dtype`: the stored precision of `features`, float32 or float16)."""
     features = np.asarray(features, dtype=np.float32)
     lengths = np.asarray(list(lengths), dtype=np.int16)
     video_ids = [str(v) for v in video_ids]
@@ -108,7 +120,7 @@ def write_store(path: str | os.PathLike, features: np.ndarray, lengths: Iterable
         bad = sorted({video_ids[i] for i in np.argwhere(~np.isfinite(features))[:, 0]})
         raise StoreError(f"non-finite feature values for videos {bad[:10]}")
     with atomic_path(path, is_dir=True) as tmp:
-        _, arr = _create_group(tmp, features.shape, video_ids, lengths, flags, meta)
+        _, arr = _create_group(tmp, features.shape, video_ids, lengths, flags, meta, dtype)
         if len(video_ids):
             arr[...] = features
         zarr.consolidate_metadata(str(tmp))
@@ -130,6 +142,8 @@ class RowWriter:
             raise StoreError(f"row {row}: shape {values.shape}, store rows are {tuple(self.array.shape[1:])}")
         if not np.isfinite(values).all():
             raise StoreError(f"non-finite feature values for video {self.video_ids[row]!r}")
+        if self.array.dtype == np.float16 and values.size and np.abs(values).max() > np.finfo(np.float16).max:
+            raise StoreError(f"feature values of video {self.video_ids[row]!r} overflow float16")
         self.array[row] = values
         self.written.add(row)
 
@@ -141,7 +155,7 @@ class RowWriter:
 
 @contextlib.contextmanager
 def store_writer(path: str | os.PathLike, shape: tuple[int, ...], video_ids: Sequence[str],
-                 lengths: Iterable[int], meta: StoreMeta) -> Iterator[RowWriter]:
+                 lengths: Iterable[int], meta: StoreMeta, dtype: str = "float32") -> Iterator[RowWriter]:
     """Write a store row by row, so that no more than a few rows are ever held in memory (CLIP patch
     stores hold ~6 MB per video). Under a temporary name until the block ends: then rows that were
     dropped are compacted away and the store is renamed to `path`; on an error nothing is left."""
@@ -149,7 +163,7 @@ def store_writer(path: str | os.PathLike, shape: tuple[int, ...], video_ids: Seq
     lengths = np.asarray(list(lengths), dtype=np.int16)
     _validate_layout(tuple(shape), lengths, video_ids, meta, {})
     with atomic_path(path, is_dir=True) as tmp:
-        _, arr = _create_group(tmp, tuple(shape), video_ids, lengths, {}, meta)
+        _, arr = _create_group(tmp, tuple(shape), video_ids, lengths, {}, meta, dtype)
         writer = RowWriter(arr, video_ids)
         yield writer
         missing = set(range(len(video_ids))) - writer.written - writer.dropped
@@ -166,7 +180,7 @@ def _compact(tmp: Path, arr, keep: list[int], video_ids: list[str], lengths: np.
     """Rewrite the store at `tmp` with only the rows `keep`, one row in memory at a time."""
     side = tmp.with_name(tmp.name + "-kept")
     _, out = _create_group(side, (len(keep), *arr.shape[1:]), [video_ids[i] for i in keep],
-                           lengths[keep], {}, meta)
+                           lengths[keep], {}, meta, str(arr.dtype))
     for new, old in enumerate(keep):
         out[new] = arr[old]
     shutil.rmtree(tmp)
@@ -260,12 +274,16 @@ def merge_stores(parts: Sequence[str | os.PathLike], out: str | os.PathLike,
     meta = StoreMeta(first["stream"], first["backbone"], first["dim"], first["fps"],
                      first["seconds"], first["weights"], first["preprocessing"], extra)
     shape = (len(video_ids),) + tuple(stores[0].features.shape[1:])
+    dtypes = {str(s.features.dtype) for s in stores}
+    if len(dtypes) > 1:
+        raise StoreError(f"cannot merge shard stores of different feature dtypes {sorted(dtypes)}")
     with atomic_path(out, is_dir=True) as tmp:
-        _, arr = _create_group(tmp, shape, video_ids, lengths, flags, meta)
+        _, arr = _create_group(tmp, shape, video_ids, lengths, flags, meta, dtypes.pop())
         row = 0
-        for s in stores:
-            if len(s):
-                arr[row:row + len(s)] = s.features[...]
-                row += len(s)
+        for s in stores:  # a few rows at a time: 14x14 map rows are ~12 MB each
+            for start in range(0, len(s), MERGE_ROWS):
+                block = s.features[start:start + MERGE_ROWS]
+                arr[row:row + len(block)] = block
+                row += len(block)
         zarr.consolidate_metadata(str(tmp))
     return Path(out)

@@ -34,9 +34,10 @@ def run_seconds(epochs: int, counts: Sequence[int], rate: float) -> float:
 
 
 def plan_text(experiments: Sequence[str], visual: str, seeds: Sequence[int], counts: Sequence[int] | None,
-              epochs: int, finished: int = 0) -> str:
-    """One paragraph: the runs needed (distinct features/variant/seed), and their estimated cost."""
-    runs = needed_runs(experiments, visual, seeds)
+              epochs: int, finished: int = 0, variants: Sequence[str] = ()) -> str:
+    """One paragraph: the runs needed (distinct features/variant/seed), and their estimated cost
+    (`variants`: the dataset's training.variants, which bring in the peers' Table IV rows)."""
+    runs = needed_runs(experiments, visual, seeds, variants)
     variants = sorted({r.variant for r in runs})
     settings = {(r.visual, r.variant) for r in runs}
     backbones = sorted({r.visual for r in runs})

@@ -18,6 +18,7 @@ from pathlib import Path
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.csv")
 PRIOR = "prior"   # the answer-prior row (not a trained variant)
+PUBLISHED = "published"   # a row with the paper's numbers only (a method not trained here: LAViSH)
 
 # The paper's Table III MCD row (76.12) and its ablation tables' MCD rows are the Swin-V2-L model of
 # Table IV; its Table IV rows for the other backbones give the number to compare with.
@@ -33,6 +34,11 @@ class ExperimentRow:
     paper_row: str | None = None    # the row of the paper's table it is compared with
     visual: str | None = None       # visual backbone; None = the dataset's configured one
     note: str = ""
+    optional: bool = False          # a peer's row: in the table when the dataset's training.variants names it
+
+    @property
+    def trained(self) -> bool:
+        return self.variant not in (PRIOR, PUBLISHED)
 
     @property
     def key(self) -> str:
@@ -49,6 +55,10 @@ class Experiment:
     model_card: bool = False        # add parameters and MACs of each run (Table VIII)
     note: str = ""
 
+    def rows_for(self, variants=()) -> tuple[ExperimentRow, ...]:
+        """The rows a dataset gets: every fixed row, and the optional (peer) rows whose variant it trains."""
+        return tuple(r for r in self.rows if not r.optional or r.variant in set(variants))
+
 
 def _rows(*items) -> tuple[ExperimentRow, ...]:
     return tuple(ExperimentRow(*item) if isinstance(item, tuple) else item for item in items)
@@ -61,11 +71,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
         ExperimentRow("prior", PRIOR, note="most frequent training answer per question template "
                                            "(no training, no seed): what a question-only model can reach"),
     ), note="The paper does not say which backbones Table II used."),
-    Experiment("table4", "IV", "Table IV: visual backbones (MCD)", tuple(
-        ExperimentRow(f"MCD {label}", "mcd", TABLE_IV_ROWS[backbone], backbone)
-        for backbone, label in (("resnet18", "ResNet-18"), ("clip_vit_b32", "CLIP ViT-B/32"),
-                                ("swinv2_large", "Swin-V2-L"))
-    ), note="Peer rows (AVST, PSTP-Net, LAViSH) join when those models exist."),
+    Experiment("table4", "IV", "Table IV: visual backbones (MCD beside the peers on the same backbone)", _rows(
+        ("MCD ResNet-18", "mcd", TABLE_IV_ROWS["resnet18"], "resnet18"),
+        ExperimentRow("AVST ResNet-18", "avst", "AVST ResNet-18", "resnet18", optional=True),
+        ("MCD CLIP ViT-B/32", "mcd", TABLE_IV_ROWS["clip_vit_b32"], "clip_vit_b32"),
+        ExperimentRow("PSTP-Net CLIP ViT-B/32", "pstp_net", "PSTP-Net CLIP-ViT-B/32", "clip_vit_b32", optional=True),
+        ("MCD Swin-V2-L", "mcd", TABLE_IV_ROWS["swinv2_large"], "swinv2_large"),
+        ExperimentRow("LAViSH Swin-V2-L (published)", PUBLISHED, "LAViSH Swin-V2-L", "swinv2_large",
+                      note="the paper's numbers only: LAViSH is not trained here"),
+    ), note="AVST and PSTP-Net rows are trained when the dataset's training.variants names avst / pstp_net."),
     Experiment("table6", "VI", "Table VI: text encoder and text objects (T)", _rows(
         ("LSTM, w/o T", "mcd_no_text_objects", "LSTM, w/o T"), ("LSTM, w/ T (MCD)", "mcd", "LSTM, w/ T"),
         ("Bi-LSTM, w/o T", "mcd_bilstm_no_text_objects", "Bi-LSTM, w/o T"),
@@ -126,10 +140,11 @@ class RunKey:
     seed: int
 
 
-def needed_runs(names, configured_visual: str, seeds) -> list[RunKey]:
-    """The distinct training runs the experiments `names` need (the prior needs none)."""
+def needed_runs(names, configured_visual: str, seeds, variants=()) -> list[RunKey]:
+    """The distinct training runs the experiments `names` need (the prior and published rows need
+    none; a peer's row only when `variants`, the dataset's training.variants, names it)."""
     runs = {RunKey(row.visual or configured_visual, row.variant, int(seed))
-            for name in names for row in get_experiment(name).rows if row.variant != PRIOR
+            for name in names for row in get_experiment(name).rows_for(variants) if row.trained
             for seed in seeds}
     return sorted(runs, key=lambda r: (r.visual, r.variant, r.seed))
 

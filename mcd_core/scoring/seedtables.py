@@ -83,6 +83,14 @@ def aggregate(label: str, variant: str, paper_row: str | None, tables: Sequence[
     return SeedRow(label, variant, paper_row, seeds, mean, sd, provenance, notes)
 
 
+def published_row(label: str, variant: str, paper_row: str | None, note: str = "",
+                  taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> SeedRow:
+    """A row with the paper's numbers only (a method not trained here): no seeds, no values of ours."""
+    empty = {c: None for c in taxonomy.keys}
+    return SeedRow(label, variant, paper_row, [], dict(empty), dict(empty), {k: "" for k in PROVENANCE},
+                   [note] if note else [])
+
+
 def _fmt(value: float | None) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
 
@@ -204,13 +212,13 @@ def _grids(t: ExperimentTable) -> list[tuple[str, list[str], list[list[str]]]]:
 def _all_notes(t: ExperimentTable) -> list[str]:
     notes = list(t.notes)
     provenance = {r.label: ", ".join(f"{k} {r.provenance[k]}" for k in PROVENANCE if r.provenance.get(k))
-                  for r in t.rows}
+                  for r in t.rows if any(r.provenance.values())}
     if len(set(provenance.values())) == 1:
         notes.append(next(iter(provenance.values())))
     else:
         notes += [f"{label}: {text}" for label, text in provenance.items()]
     single = "1 seed: no spread"
-    if all(single in r.notes for r in t.rows if r.variant != "prior"):
+    if all(single in r.notes for r in t.rows if r.variant != "prior" and r.seeds):
         notes.append("every trained row has 1 seed: no spread (list several in training.seeds for mean ± sd)")
         notes += [f"{r.label}: {'; '.join(n for n in r.notes if n != single)}" for r in t.rows
                   if any(n != single for n in r.notes)]

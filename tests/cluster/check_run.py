@@ -13,7 +13,8 @@ import sys
 
 CLUSTER_RULES = {"demo_data", "frames", "audio", "logmel", "extract_visual", "extract_audio",
                  "merge_features", "train", "predict"}
-GPU_RULES = {"extract_visual", "extract_audio", "train", "predict"}
+GPU_RULES = {"extract_visual", "extract_audio", "train", "predict",
+             "extract_visual_patch", "extract_tokens", "extract_text"}  # the last three: peers' features
 
 
 def slurm_jobs(text: str) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 
 from mcd_core import workflow as pipeline
 from mcd_core.media.shardrun import write_shard_list
+from mcd_core.scoring import peers
 
 try:
     CONFIG = pipeline.validate_config(
@@ -34,7 +35,7 @@ wildcard_constraints:
     shard=r"shard_\d{5}",
     seed=r"\d+",
     variant=r"[A-Za-z0-9_]+",
-    stream="visual|visual_patch|audio",
+    stream="visual|visual_patch|audio|visual_map|tome|text_sentence|text_words|prompt_sentence",
     backbone=r"[A-Za-z0-9_]+",
     tag=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+",
 
@@ -123,6 +124,17 @@ def weights_fingerprint(wildcards):
     return file_fingerprint(wildcards.backbone, WEIGHTS_DIR)
 
 
+def dataset_backbones(dataset):
+    """Every backbone whose weights a dataset's runs read: the configured pair, and for each variant
+    of training.variants its own visual backbone (a peer's) and the backbones of its declared inputs."""
+    ds = settings(dataset)
+    names = {ds.extraction["visual_backbone"], ds.extraction["audio_backbone"]}
+    for variant in ds.training["variants"]:
+        names.add(peers.run_visual(variant, ds.extraction["visual_backbone"]))
+        names.update(peers.input_backbones(variant))
+    return sorted(names)
+
+
 def check_weights(dataset):
     """Before any job: every weights file a pretrained dataset needs is on disk, or one error
     lists all of them with the command that fetches them."""
@@ -131,7 +143,7 @@ def check_weights(dataset):
         return
     from mcd_core.features.backbones.weights import missing_weights_message  # torch-free
 
-    message = missing_weights_message([ex["visual_backbone"], ex["audio_backbone"]], WEIGHTS_DIR)
+    message = missing_weights_message(dataset_backbones(dataset), WEIGHTS_DIR)
     if message:
         raise WorkflowError(message)
 
@@ -146,10 +158,25 @@ def missing_videos(dataset):
 
 
 def method_name(variant, seed, seeds):
-    name = "MCD" if variant == "mcd" else f"MCD[{variant}]"
+    name = peers.method_label(variant)  # MCD, MCD[variant], AVST, PSTP-Net, TSPM, ...
     return name if len(seeds) == 1 else f"{name} seed={seed}"
 
+
+def run_tag(dataset, variant):
+    """`<visual>-<audio>` of a variant's runs: a peer runs on its own visual backbone."""
+    visual = peers.run_visual(variant, extraction(dataset, "visual_backbone"))
+    return f"{visual}-{extraction(dataset, 'audio_backbone')}"
+
 # --- used by features.smk ---
+def token_frames_input(wildcards):
+    """The frames shard of a token store; the stream must be the one its backbone writes."""
+    want = peers.TOKEN_STREAMS.get(wildcards.backbone)
+    if want != wildcards.stream:
+        raise WorkflowError(f"no token store {wildcards.stream}/{wildcards.backbone}: token backbones and "
+                            f"their streams are {peers.TOKEN_STREAMS}")
+    return f"results/{wildcards.dataset}/frames/{wildcards.shard}"
+
+
 def audio_backbone_input(wildcards):
     if wildcards.backbone == "vggish":
         return f"results/{wildcards.dataset}/logmel/{wildcards.shard}.zarr"
@@ -158,16 +185,26 @@ def audio_backbone_input(wildcards):
 
 # --- used by train.smk ---
 def run_inputs(wildcards):
+    """Annotations, vocabulary, the run's audio and visual stores (a peer may read the patch store)
+    and one `input_<KEY>` per store its architecture declares (`Architecture.inputs`)."""
     visual, audio = wildcards.tag.split("-")
     ds = wildcards.dataset
-    return {
+    files = {
         "train": annotation(ds, "train"),
         "val": annotation(ds, "val"),
         "test": annotation(ds, "test"),
         "vocab": f"results/{ds}/vocab.json",
         "audio": f"results/{ds}/features/audio/{audio}.zarr",
-        "visual": f"results/{ds}/features/visual/{visual}.zarr",
+        "visual": peers.visual_store(ds, wildcards.variant, visual),
     }
+    files.update({f"input_{key}": path for key, path in peers.input_stores(ds, wildcards.variant).items()})
+    return files
+
+
+def input_flags(wildcards):
+    """`--input KEY=PATH` for each declared input of the variant's architecture, as a list."""
+    stores = peers.input_stores(wildcards.dataset, wildcards.variant)
+    return [item for key, path in stores.items() for item in ("--input", f"{key}={path}")]
 
 
 def train_flags(wildcards):
@@ -196,6 +233,19 @@ def failure_manifests(dataset):
     return stores
 
 
+def run_failure_manifests(wildcards):
+    """The failure lists of every per-video store a run read: its audio and visual stores and the
+    per-video stores its architecture declares (a video lost by any of them is left out of scoring)."""
+    ds, variant = wildcards.dataset, wildcards.variant
+    visual, audio = wildcards.tag.split("-")
+    stores = [f"results/{ds}/features/audio/{audio}.zarr", peers.visual_store(ds, variant, visual),
+              *peers.video_input_stores(ds, variant)]
+    lists = [path.replace(".zarr", ".failures.json") for path in stores]
+    if video_ids(ds) and missing_videos(ds):
+        lists.append(f"results/{ds}/missing_videos.failures.json")
+    return lists
+
+
 def score_meta(wildcards):
     """Extra table columns: what produced this row (backbones and weights only for models)."""
     meta = {"annotations": annotation(wildcards.dataset, "test")}
@@ -210,13 +260,11 @@ def table_rows(wildcards):
     video_ids(wildcards.dataset)  # the dataset is in place (videos, annotations)
     check_weights(wildcards.dataset)
     ds = settings(wildcards.dataset)
-    rows = expand(
-        "results/{dataset}/scores/{tag}/{variant}_seed{seed}.csv",
-        dataset=wildcards.dataset,
-        tag=ds.feature_tag,
-        variant=ds.training["variants"],
-        seed=ds.training["seeds"],
-    )
+    rows = [
+        f"results/{wildcards.dataset}/scores/{run_tag(wildcards.dataset, variant)}/{variant}_seed{seed}.csv"
+        for variant in ds.training["variants"]
+        for seed in ds.training["seeds"]
+    ]
     if ds.table["prior"]:
         rows.append(f"results/{wildcards.dataset}/scores/prior.csv")
     return rows
@@ -249,7 +297,6 @@ def configured_backbones():
     """Backbones of every dataset that asks for pretrained weights."""
     names = set()
     for name in DATASETS:
-        ex = settings(name).extraction
-        if ex["weights"] == "pretrained":
-            names.update([ex["visual_backbone"], ex["audio_backbone"]])
+        if settings(name).extraction["weights"] == "pretrained":
+            names.update(dataset_backbones(name))
     return sorted(names)

@@ -21,10 +21,12 @@ def suite_files(dataset, name, kind):
     """(row key, file) of every row and seed of experiment `name`: score tables, metrics or
     checkpoints. The answer prior has one score table and no run."""
     pairs = []
-    for row in paper_suite.get_experiment(name).rows:
+    for row in paper_suite.get_experiment(name).rows_for(training(dataset, "variants")):
         if row.variant == paper_suite.PRIOR:
             if kind == "scores":
                 pairs.append((row.key, f"results/{dataset}/scores/prior.csv"))
+            continue
+        if not row.trained:  # published numbers only (LAViSH)
             continue
         tag = suite_tag(dataset, row)
         run = f"results/{dataset}/runs/{tag}/{row.variant}"
@@ -78,7 +80,7 @@ def suite_epochs(dataset):
 
 def finished_runs(dataset):
     runs = paper_suite.needed_runs([*PAPER_TABLES, "fig5b"], extraction(dataset, "visual_backbone"),
-                                   training(dataset, "seeds"))
+                                   training(dataset, "seeds"), training(dataset, "variants"))
     audio = extraction(dataset, "audio_backbone")
     return sum(Path(f"results/{dataset}/runs/{r.visual}-{audio}/{r.variant}/seed{r.seed}/final.json").is_file()
                for r in runs)
@@ -87,7 +89,7 @@ def finished_runs(dataset):
 def suite_plan(wildcards):
     ds = wildcards.dataset
     return plan_text([*PAPER_TABLES, "fig5b"], extraction(ds, "visual_backbone"), training(ds, "seeds"),
-                     question_counts(ds), suite_epochs(ds), finished_runs(ds))
+                     question_counts(ds), suite_epochs(ds), finished_runs(ds), training(ds, "variants"))
 
 
 def suite_plan_flags(wildcards):
@@ -95,7 +97,7 @@ def suite_plan_flags(wildcards):
     counts = question_counts(ds)
     flags = ["--experiments", *PAPER_TABLES, "fig5b", "--visual", extraction(ds, "visual_backbone"),
              "--seeds", *map(str, training(ds, "seeds")), "--epochs", str(suite_epochs(ds)),
-             "--finished", str(finished_runs(ds))]
+             "--finished", str(finished_runs(ds)), "--variants", *training(ds, "variants")]
     if counts is not None:
         flags += ["--questions", *map(str, counts)]
     return flags

@@ -50,6 +50,88 @@ rule extract_audio:
         " --device {params.device:q} --precision {params.precision:q} --out {output.store:q} 2> {log:q}"
 
 
+rule extract_visual_patch:
+    input:
+        "results/{dataset}/frames/{shard}",
+    output:
+        store=directory("results/{dataset}/features/visual_patch/{backbone}/{shard}.zarr"),
+        failures="results/{dataset}/features/visual_patch/{backbone}/{shard}.failures.json",
+        pooled=temp(directory("results/{dataset}/features/visual_patch/{backbone}/{shard}.pooled.zarr")),
+        pooled_failures=temp("results/{dataset}/features/visual_patch/{backbone}/{shard}.pooled.failures.json"),
+    log:
+        "results/{dataset}/logs/visual_patch/{backbone}/{shard}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/visual_patch/{backbone}/{shard}.tsv"
+    params:
+        weights=lambda w: weights_flags(w.dataset),
+        weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
+        device=lambda w: extraction(w.dataset, "device"),
+        precision=lambda w: extraction(w.dataset, "precision"),
+        batch_size=lambda w: extraction(w.dataset, "batch_size"),
+        on_error=lambda w: extraction(w.dataset, "on_error"),
+    resources:
+        gpu=1,
+    threads: 2
+    shell:
+        "mcd extract-visual --frames {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
+        " --device {params.device:q} --precision {params.precision:q} --batch-size {params.batch_size:q}"
+        " --on-error {params.on_error:q} --workers {threads} --out {output.pooled:q}"
+        " --patch-out {output.store:q} 2> {log:q}"
+
+
+# The peers' per-video token stores: AVST's 14x14 maps (visual_map) and TSPM's ToMe tokens (tome).
+rule extract_tokens:
+    input:
+        token_frames_input,
+    output:
+        store=directory("results/{dataset}/features/{stream}/{backbone}/{shard}.zarr"),
+        failures="results/{dataset}/features/{stream}/{backbone}/{shard}.failures.json",
+    log:
+        "results/{dataset}/logs/{stream}/{backbone}/{shard}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/{stream}/{backbone}/{shard}.tsv"
+    wildcard_constraints:
+        stream="visual_map|tome",
+    params:
+        weights=lambda w: weights_flags(w.dataset),
+        weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
+        device=lambda w: extraction(w.dataset, "device"),
+        precision=lambda w: extraction(w.dataset, "precision"),
+        on_error=lambda w: extraction(w.dataset, "on_error"),
+    resources:
+        gpu=1,
+    threads: 2
+    shell:
+        "mcd extract-tokens --frames {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
+        " --device {params.device:q} --precision {params.precision:q} --on-error {params.on_error:q}"
+        " --workers {threads} --out {output.store:q} 2> {log:q}"
+
+
+# Per-question CLIP text features of every split (questions, or TSPM's prompts): one store each.
+rule extract_text:
+    input:
+        lambda w: [annotation(w.dataset, split) for split in ("train", "val", "test")],
+    output:
+        directory("results/{dataset}/features/{stream}/{backbone}.zarr"),
+    log:
+        "results/{dataset}/logs/{stream}/{backbone}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/{stream}/{backbone}.tsv"
+    wildcard_constraints:
+        stream="text_sentence|text_words|prompt_sentence",
+    params:
+        out=lambda w, output: f"{w.stream}={output[0]}",
+        weights=lambda w: weights_flags(w.dataset),
+        weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
+        device=lambda w: extraction(w.dataset, "device"),
+        format=dataset_format,
+    resources:
+        gpu=1,
+    shell:
+        "mcd extract-text --annotations {input:q} --format {params.format:q} --backbone {wildcards.backbone:q}"
+        " {params.weights:q} --device {params.device:q} --out {params.out:q} 2> {log:q}"
+
+
 rule merge_features:
     input:
         lambda w: expand(
@@ -62,6 +144,8 @@ rule merge_features:
         failures="results/{dataset}/features/{stream}/{backbone}.failures.json",
     log:
         "results/{dataset}/logs/merge/{stream}/{backbone}.log",
+    wildcard_constraints:
+        stream="visual|visual_patch|audio|visual_map|tome",
     benchmark:
         "results/{dataset}/benchmarks/merge/{stream}/{backbone}.tsv"
     shell:

@@ -5,7 +5,7 @@ rule score_model:
     input:
         test=lambda w: annotation(w.dataset, "test"),
         predictions="results/{dataset}/predictions/{tag}/{variant}_seed{seed}.csv",
-        failures=lambda w: failure_manifests(w.dataset),
+        failures=run_failure_manifests,
     output:
         "results/{dataset}/scores/{tag}/{variant}_seed{seed}.csv",
     log:

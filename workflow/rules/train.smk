@@ -33,6 +33,7 @@ rule train:
     benchmark:
         "results/{dataset}/benchmarks/train/{tag}/{variant}_seed{seed}.tsv"
     params:
+        inputs=input_flags,
         flags=train_flags,
         format=dataset_format,
         out_dir=lambda w, output: str(Path(output.best).parent),
@@ -42,7 +43,7 @@ rule train:
         "mcd train --train {input.train:q} --val {input.val:q} --test {input.test:q}"
         " --vocab {input.vocab:q} --audio {input.audio:q} --visual {input.visual:q}"
         " --variant {wildcards.variant:q} --seed {wildcards.seed:q} --format {params.format:q}"
-        " {params.flags:q} --resume --out-dir {params.out_dir:q} 2> {log:q}"
+        " {params.inputs:q} {params.flags:q} --resume --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule predict:
@@ -56,10 +57,11 @@ rule predict:
     benchmark:
         "results/{dataset}/benchmarks/predict/{tag}/{variant}_seed{seed}.tsv"
     params:
+        inputs=input_flags,
         format=dataset_format,
     resources:
         gpu=1,
     shell:
         "mcd predict --format {params.format:q} --checkpoint {input.checkpoint:q}"
         " --annotations {input.test:q} --vocab {input.vocab:q} --audio {input.audio:q}"
-        " --visual {input.visual:q} --out {output:q} 2> {log:q}"
+        " --visual {input.visual:q} {params.inputs:q} --out {output:q} 2> {log:q}"

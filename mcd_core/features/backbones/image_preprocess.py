@@ -61,3 +61,37 @@ def _as_rgb_pil(image: Image.Image | np.ndarray) -> Image.Image:
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise ImageInputError(f"expected a uint8 [H, W, 3] array, got {array.dtype} {array.shape}")
     return Image.fromarray(array)  # uint8 [H, W, 3] is RGB
+
+
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)   # AVST's 14x14 extractor normalises with these
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+
+
+@dataclass(frozen=True)
+class SquashResize:
+    """Resize to `size` x `size` without keeping the aspect ratio (no crop), then normalise: the
+    transform of AVST's 14x14 extractor (torchvision `Resize([224, 224])`, bilinear)."""
+
+    size: int                           # output side
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bilinear"
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in _INTERPOLATIONS:
+            raise ValueError(f"interpolation {self.interpolation!r} is not one of {sorted(_INTERPOLATIONS)}")
+
+    @property
+    def crop(self) -> int:  # the network's input side, as for ImagePreprocess
+        return self.size
+
+    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
+        """PIL image or uint8 [H, W, 3] array -> normalised float32 tensor [3, size, size]."""
+        image = _as_rgb_pil(image)
+        image = TF.resize(image, [self.size, self.size], interpolation=_INTERPOLATIONS[self.interpolation])
+        tensor = TF.pil_to_tensor(image).float().div_(255.0)
+        return TF.normalize(tensor, self.mean, self.std)
+
+    def describe(self) -> dict[str, Any]:
+        return {"resize": [self.size, self.size], "keep_aspect": False, "interpolation": self.interpolation,
+                "mean": list(self.mean), "std": list(self.std)}

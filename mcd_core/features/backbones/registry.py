@@ -8,4 +8,4 @@ from __future__ import annotations
 
 def load_all_registries() -> None:
     """Import the backbone modules, which register their weight sources."""
-    from mcd_core.features.backbones import audio, visual  # noqa: F401
+    from mcd_core.features.backbones import audio, text, tokens, visual  # noqa: F401

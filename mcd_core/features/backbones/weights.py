@@ -8,8 +8,8 @@ networked machine; extraction only ever reads local files, so a missing file sto
 command that fixes it instead of a download attempt in the middle of a cluster run.
 
 A source's `url` is either a plain download (`https://`, `http://`, `file://`) or a library hub:
-`torchvision:<WeightsEnum.TAG>`, `timm:<model.tag>`, `open_clip:<model-config>/<pretrained-tag>`,
-in which case the library downloads and builds the model and we save the state dict it holds.
+`torchvision:<WeightsEnum.TAG>`, `timm:<model.tag>`, `open_clip:<model-config>/<pretrained-tag>` (the
+image tower), `open_clip_text:<model-config>/<pretrained-tag>` (the text tower), in which case the library downloads and builds the model and we save the state dict it holds.
 
 Integrity: the registered `sha256` (when known) is the hash of the downloaded bytes and is checked
 by `fetch`; the hash of the stored file is written beside it as `<file>.sha256` and checked on load.
@@ -95,6 +95,10 @@ WEIGHT_FILES: dict[str, str] = {
     "vggish": "vggish-10086976.pth",
     "vggish_pca": "vggish_pca_params.pth",
     "panns_cnn14": "panns_cnn14_16k.pth",
+    "resnet18_14x14": "resnet18_imagenet1k_v1.pth",   # the resnet18 file, run with a stride-1 layer4
+    "tome_vit_l16_384": "vit_large_patch16_384_augreg_in21k_ft_in1k.pth",
+    "clip_text_b32": "clip_text_b32_openai.pth",
+    "clip_text_l14_336": "clip_text_l14_336_openai.pth",
 }
 
 
@@ -232,11 +236,25 @@ def _open_clip_state(ref: str) -> Mapping[str, Any]:
     return open_clip.create_model(model_name, pretrained=tag).visual.state_dict()
 
 
+def _text_tower_keys(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole CLIP state dict -> its text tower's entries (everything but `visual.` and the logit
+    scale/bias), named as open_clip's TextTransformer names them."""
+    return {k: v for k, v in state.items() if not k.startswith("visual.") and k not in ("logit_scale", "logit_bias")}
+
+
+def _open_clip_text_state(ref: str) -> Mapping[str, Any]:
+    import open_clip
+
+    model_name, tag = ref.split("/", 1)
+    return _text_tower_keys(open_clip.create_model(model_name, pretrained=tag).state_dict())
+
+
 # url scheme -> function(reference after the scheme) -> state dict
 _HUB_FETCHERS: dict[str, Callable[[str], Mapping[str, Any]]] = {
     "torchvision": _torchvision_state,
     "timm": _timm_state,
     "open_clip": _open_clip_state,
+    "open_clip_text": _open_clip_text_state,
 }
 
 
@@ -319,6 +337,8 @@ def _state_from_file(src: WeightSource, path: Path) -> Mapping[str, Any]:
     if src.url.startswith("open_clip:") and isinstance(state, Mapping) and any(
             k.startswith("visual.") for k in state):
         state = {k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")}
+    if src.url.startswith("open_clip_text:") and isinstance(state, Mapping):
+        state = _text_tower_keys(state)
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: holds no state dict (a mapping of names to tensors) for {src.name!r}")
     return state

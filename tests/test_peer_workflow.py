@@ -1,0 +1,110 @@
+"""The peers in the workflow: naming avst, pstp_net and tspm in training.variants plans the feature
+stores each needs, passes them as `--input KEY=PATH`, puts their rows in table3 (on their own
+backbones) and beside MCD in table4; the plan stays torch-free. The peers' models come from another
+branch: tests/plugins/toy_peers.py stands in with the contract's inputs (the real ones win when present)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from test_workflow import REPO, planned_jobs, real_dataset, write_config
+
+TESTS = Path(__file__).resolve().parent
+
+
+def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False) -> subprocess.CompletedProcess:
+    config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
+    config["run"] = ["real"]
+    config["datasets"]["real"]["training"] = {"variants": variants, "seeds": [0, 1]}
+    write_config(tmp_path, config)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import plugins.toy_peers  # noqa: F401\n")
+    paths = [str(site), str(TESTS), str(REPO)]
+    if no_torch:
+        fake = tmp_path / "notorch" / "torch"
+        fake.mkdir(parents=True)
+        (fake / "__init__.py").write_text("raise ImportError('torch imported while planning')\n")
+        paths.insert(0, str(fake.parent))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(tmp_path / "config.yaml"), "-n", "-p", *targets]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def shell_lines(proc: subprocess.CompletedProcess, verb: str) -> list[str]:
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith(f"Shell command: mcd {verb} ")]
+
+
+def test_peers_plan_their_feature_stores_inputs_and_table_rows(tmp_path):
+    proc = plan(tmp_path, ["mcd", "avst", "pstp_net", "tspm"], "results/real/table3.csv", "results/real/table4.csv",
+                no_torch=True)
+    out = proc.stdout + proc.stderr
+    assert "torch imported while planning" not in out
+    jobs = planned_jobs(proc)
+    # 4 videos in 2 shards: 14x14 maps and ToMe tokens per shard, the CLIP patch store for PSTP-Net,
+    # and one per-question store per text stream and tower
+    assert jobs["extract_tokens"] == 4 and jobs["extract_visual_patch"] == 2 and jobs["extract_text"] == 4
+    texts = sorted(line.split("--out ")[1].split()[0] for line in shell_lines(proc, "extract-text"))
+    assert texts == ["prompt_sentence=results/real/features/prompt_sentence/clip_text_l14_336.zarr",
+                     "text_sentence=results/real/features/text_sentence/clip_text_b32.zarr",
+                     "text_sentence=results/real/features/text_sentence/clip_text_l14_336.zarr",
+                     "text_words=results/real/features/text_words/clip_text_b32.zarr"]
+    train = {line.split("--variant ")[1].split()[0]: line for line in shell_lines(proc, "train")
+             if "--seed 0" in line}
+    assert "--input" not in train["mcd"]
+    assert "--visual results/real/features/visual/resnet18.zarr" in train["avst"]
+    assert "--input visual_map=results/real/features/visual_map/resnet18_14x14.zarr" in train["avst"]
+    assert "--visual results/real/features/visual_patch/clip_vit_b32.zarr" in train["pstp_net"]
+    assert ("--input question_clip=results/real/features/text_sentence/clip_text_b32.zarr "
+            "--input question_words=results/real/features/text_words/clip_text_b32.zarr") in train["pstp_net"]
+    assert "--visual results/real/features/visual/clip_vit_l14_336.zarr" in train["tspm"]
+    for flag in ("tome=results/real/features/tome/tome_vit_l16_384.zarr",
+                 "question_clip=results/real/features/text_sentence/clip_text_l14_336.zarr",
+                 "prompt_clip=results/real/features/prompt_sentence/clip_text_l14_336.zarr"):
+        assert f"--input {flag}" in train["tspm"]
+    predict = [line for line in shell_lines(proc, "predict") if "tspm_seed1" in line]
+    assert len(predict) == 1 and "--input tome=results/real/features/tome/tome_vit_l16_384.zarr" in predict[0]
+    # table3: each peer on its own backbone, named as a method; videos lost by its token store are excluded
+    table3 = shell_lines(proc, "table")[0]
+    for row in ("resnet18-vggish/mcd_seed0", "resnet18-vggish/avst_seed1", "clip_vit_b32-vggish/pstp_net_seed0",
+                "clip_vit_l14_336-vggish/tspm_seed1"):
+        assert f"results/real/scores/{row}.csv" in table3
+    score = [line for line in shell_lines(proc, "score") if "tspm_seed0" in line][0]
+    assert "--name 'TSPM seed=0'" in score and "features/tome/tome_vit_l16_384.failures.json" in score
+    # table4: AVST and PSTP-Net beside MCD on the same backbone
+    table4 = shell_lines(proc, "paper-table")[0]
+    assert "--scores avst@resnet18=results/real/scores/resnet18-vggish/avst_seed1.csv" in table4
+    assert "--scores pstp_net@clip_vit_b32=results/real/scores/clip_vit_b32-vggish/pstp_net_seed0.csv" in table4
+    assert "tspm" not in table4
+
+
+def test_without_peers_nothing_of_theirs_is_planned(tmp_path):
+    proc = plan(tmp_path, ["mcd"], "results/real/table3.csv", "results/real/table4.csv")
+    jobs = planned_jobs(proc)
+    assert "extract_tokens" not in jobs and "extract_text" not in jobs and "extract_visual_patch" not in jobs
+    assert "avst" not in shell_lines(proc, "paper-table")[0]
+
+
+def test_pretrained_peers_need_their_weights_files_before_any_job(tmp_path):
+    config = real_dataset(tmp_path, ["v000"], ["v000"], weights="pretrained")
+    config["run"] = ["real"]
+    config["weights_dir"] = str(tmp_path / "weights")
+    config["datasets"]["real"]["training"] = {"variants": ["tspm"]}
+    write_config(tmp_path, config)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import plugins.toy_peers  # noqa: F401\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(TESTS), str(REPO)])}
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(tmp_path / "config.yaml"), "-n", "results/real/table3.csv"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Job stats" not in out
+    for name in ("clip_vit_l14_336", "tome_vit_l16_384", "clip_text_l14_336", "vggish"):
+        assert f"  {name}: " in out
