@@ -53,7 +53,7 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
     dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
             for role, path in (("audio", files.audio), ("visual", files.visual)) if path is not None}
     model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
-                               n_answers=len(vocab.answers), **dims)
+                               n_answers=len(vocab.answers), n_options=vocab.choice_options, **dims)
     model_cfg = apply_overrides(model_cfg, model_overrides or {})
     audio, visual = open_stores(files.audio, files.visual, model_cfg)
     train_set, val_set = (make_dataset(p, vocab, model_cfg, audio, visual, train_cfg.stride, train_cfg.in_memory,
