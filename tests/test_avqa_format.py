@@ -43,7 +43,7 @@ def test_facts_record_reads_as_a_four_option_question(tmp_path):
     # fewer than four options are padded with 'NULL', None reads as 'null'
     assert short.options == ("garden", "null", "kitchen", "NULL")
     assert short.answer == "2" and short.qtype == "Come From"
-    assert TAXONOMY.columns_of(short) == ("come_from", "total")
+    assert TAXONOMY.columns_of(short) == ("come_from", "avqa_avg")
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -45,15 +45,22 @@ def run_vocab(args: argparse.Namespace) -> int:
 def run_prior(args: argparse.Namespace) -> int:
     from mcd_core.data.formats import get_format
     from mcd_core.scoring.metrics import score
-    from mcd_core.scoring.prior import fit_prior
+    from mcd_core.scoring.prior import choice_prior_note, fit_choice_prior, fit_prior
     from mcd_core.scoring.tables import write_predictions
 
-    prior = fit_prior(get_format(args.format).load(args.train).questions, key=args.key)
-    test = get_format(args.format).load(args.test).questions
+    fmt = get_format(args.format)
+    train = fmt.load(args.train).questions
+    test = fmt.load(args.test).questions
+    if fmt.answer_kind == "choice":  # the option most often right per question template
+        prior = fit_choice_prior(train)
+        log.info("%s", choice_prior_note(prior, test))
+    else:
+        prior = fit_prior(train, key=args.key)
     predictions = {q.question_id: prior.predict(q) for q in test}
     write_predictions(args.out, test, predictions)
-    log.info("wrote %s: %d predictions, overall accuracy %.2f %%", args.out, len(test),
-             score(test, predictions).accuracy["overall"] or 0.0)
+    total = fmt.taxonomy.columns[-1].key
+    log.info("wrote %s: %d predictions, accuracy %.2f %%", args.out, len(test),
+             score(test, predictions, taxonomy=fmt.taxonomy).accuracy[total] or 0.0)
     return 0
 
 
@@ -85,8 +92,20 @@ def run_table(args: argparse.Namespace) -> int:
     taxonomy = fmt.taxonomy
     splits = {name: fmt.load(path) for name in ("train", "val", "test")
               if (path := getattr(args, name)) is not None}
+    notes = [*args.note, *split_notes(splits)]
+    if fmt.answer_kind == "choice" and "train" in splits and "test" in splits:
+        from mcd_core.scoring.prior import choice_prior_note, fit_choice_prior
+
+        notes.append(choice_prior_note(fit_choice_prior(splits["train"].questions), splits["test"].questions))
     table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows],
-                         notes=[*args.note, *split_notes(splits)], taxonomy=taxonomy)
+                         notes=notes, taxonomy=taxonomy)
+    if args.paper_rows == "avqa":  # published rows beside ours (not counted in our N row)
+        from mcd_core.scoring.avqa_reference import reference_rows
+
+        table.rows += reference_rows()
+        table.columns += [c for c in ("source",) if c not in table.columns]
+        table.source_notes.append("rows marked (AVQA paper) / (MCD paper) are published numbers on the "
+                                  "official val split, not runs of this pipeline")
     write_text(args.out, table_csv(table))
     write_text(args.md, table_markdown(table, args.title, taxonomy))
     print(table_csv(table), end="")
@@ -138,6 +157,8 @@ def register(subparsers) -> None:
     p.add_argument("--md", required=True, help="markdown table to write")
     p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
     p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
+    p.add_argument("--paper-rows", choices=("avqa",), help="append published rows: avqa = the MCD "
+                   "paper's Table V totals and HCRN(+HAVF)'s official per-type results")
     for split in ("train", "val", "test"):
         p.add_argument(f"--{split}", help=f"{split} annotations: notes on question ids shared by "
                                           f"splits{' and test answers unseen in training' if split != 'val' else ''}")
