@@ -95,6 +95,7 @@ WEIGHT_FILES: dict[str, str] = {
     "vggish": "vggish-10086976.pth",
     "vggish_pca": "vggish_pca_params.pth",
     "panns_cnn14": "panns_cnn14_16k.pth",
+    "resnext101_3d_kinetics": "resnext-101-kinetics.pth",
 }
 
 
