@@ -52,6 +52,7 @@ AUDIO_BACKBONES: dict[str, AudioEntry] = {
 for _entry in AUDIO_BACKBONES.values():
     register_source(_entry.source)
 register_source(vggish.VGGISH_PCA_SOURCE)
+register_source(panns.PANNS_32K_SOURCE)  # AVQA's Cnn14 (32 kHz); not yet an extraction backbone
 
 
 def list_audio_backbones() -> list[str]:

@@ -96,6 +96,7 @@ WEIGHT_FILES: dict[str, str] = {
     "vggish_pca": "vggish_pca_params.pth",
     "panns_cnn14": "panns_cnn14_16k.pth",
     "resnext101_3d_kinetics": "resnext-101-kinetics.pth",
+    "panns_cnn14_32k": "Cnn14_mAP=0.431.pth",
 }
 
 
