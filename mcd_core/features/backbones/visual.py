@@ -220,8 +220,6 @@ def swinv2_large() -> nn.Module:
     return timm.create_model("swinv2_large_window12to16_192to256", pretrained=False)
 
 
-# AVQA's motion network (a 3D video network, not one of the per-frame backbones above): its weights
-# source is registered here so that `mcd weights list/fetch` know its file.
-from mcd_core.features.backbones import resnext3d  # noqa: E402
-
-register_source(resnext3d.RESNEXT3D_SOURCE)
+# AVQA's motion network (a 3D clip network, not one of the per-frame backbones above, registered in
+# `motion.py`): imported here so that `mcd weights list/fetch` know its file.
+from mcd_core.features.backbones import motion  # noqa: E402,F401
