@@ -1,4 +1,4 @@
-"""Verbs on annotations and results: `mcd vocab`, `mcd prior`, `mcd score`, `mcd table`."""
+"""Verbs on annotations and results: `mcd vocab`, `mcd prior`, `mcd score`, `mcd table`, `mcd carve`."""
 
 from __future__ import annotations
 
@@ -120,7 +120,30 @@ def add_format_argument(p) -> None:
                         f"registered: {', '.join(FORMATS) or 'music_avqa'})")
 
 
+def run_carve(args: argparse.Namespace) -> int:
+    from mcd_core.data.formats import get_format
+
+    fmt = get_format(args.format)
+    if fmt.carve is None:
+        raise UserError(f"format {args.format!r} has its own validation file; nothing to carve")
+    fmt.carve(args.source, args.train_out, args.val_out, args.val_questions, args.seed)
+    log.info("wrote %s and %s (validation carved from %s)", args.train_out, args.val_out, args.source)
+    return 0
+
+
 def register(subparsers) -> None:
+    p = subparsers.add_parser("carve", help="carve a validation split from a training file (avqa)",
+                              description="Write two carve files (train part, val part) of a training "
+                                          "annotation file; the format documents the rule (avqa: whole "
+                                          "videos in sha256 order of '<seed>:<video_name>').")
+    p.add_argument("--source", required=True, help="the training annotation file (train_qa.json)")
+    p.add_argument("--train-out", required=True, help="carve file of the training part")
+    p.add_argument("--val-out", required=True, help="carve file of the validation part")
+    p.add_argument("--val-questions", type=int, default=2000, help="questions (at least) in validation")
+    p.add_argument("--seed", type=int, default=0, help="seed of the carve's video order")
+    add_format_argument(p)
+    p.set_defaults(func=run_carve)
+
     p = subparsers.add_parser("vocab", help="build question, text-object and answer vocabularies "
                                             "from the training annotations")
     p.add_argument("--train", required=True, help="training annotation JSON")

@@ -35,6 +35,7 @@ import os
 import re
 from pathlib import Path
 
+from mcd_core.common.atomic import write_text
 from mcd_core.common.ids import video_id_problem
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, register_format
 from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
@@ -150,6 +151,18 @@ def _carved_records(spec: dict, path: Path) -> tuple[list, Path]:
     return [r for r in records if (r["video_name"] in val) == (part == "val")], source
 
 
+def write_carve_files(source: str | os.PathLike, train_out: str | os.PathLike, val_out: str | os.PathLike,
+                      val_questions: int = CARVE_VAL_QUESTIONS, seed: int = CARVE_SEED) -> None:
+    """The two carve files of `source` (train_qa.json), each naming it relative to itself; checked
+    by loading both (AnnotationError naming the file when the carve leaves a part empty)."""
+    for part, out in (("train", Path(train_out)), ("val", Path(val_out))):
+        spec = {CARVE_KEY: part, "source": os.path.relpath(Path(source), out.parent),
+                "val_questions": val_questions, "seed": seed}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _carved_records(spec, out)  # the carve is possible before anything is written
+        write_text(out, json.dumps(spec, indent=2) + "\n")
+
+
 def load_annotations(path: str | os.PathLike) -> AnnotationSet:
     """An AVQA annotation file (a JSON list), or a carve file (a JSON object, see the module doc)."""
     path = Path(path)
@@ -184,4 +197,5 @@ TAXONOMY = Taxonomy(columns=(*(_type_column(t) for t in QUESTION_TYPES), Column(
 AVQA = register_format(DatasetFormat(
     name="avqa", load=load_annotations, taxonomy=TAXONOMY, answer_kind="choice",
     type_words=tuple(sorted({r.lower() for r in RELATIONS} | {t.lower() for t in QUESTION_TYPES})),
-    description="AVQA: train_qa.json / val_qa.json records, four answer options, 8 question types"))
+    description="AVQA: train_qa.json / val_qa.json records, four answer options, 8 question types",
+    table="table5", paper_rows="avqa", carve=write_carve_files))
