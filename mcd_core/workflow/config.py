@@ -202,10 +202,16 @@ def extra_for_variant(extra: list[str], variant: str) -> list[str]:
 def _check_generated_paths(name: str, entry: dict) -> None:
     """A generated dataset lives where the demo_data rule writes it."""
     expected = {"videos": f"resources/{name}/videos"}
-    expected.update({f"annotations.{s}": f"resources/{name}/annotations/avqa-{s}.json"
-                     for s in ("train", "val", "test")})
     actual = {"videos": entry["videos"]}
-    actual.update({f"annotations.{s}": entry["annotations"][s] for s in ("train", "val", "test")})
+    if entry["format"] == "avqa":  # the generator writes train_qa.json and val_qa.json; val is carved
+        expected.update({"annotations.test": f"resources/{name}/annotations/val_qa.json",
+                         "carve.source": f"resources/{name}/annotations/train_qa.json"})
+        actual.update({"annotations.test": entry["annotations"]["test"],
+                       "carve.source": entry.get("carve", {}).get("source")})
+    else:
+        expected.update({f"annotations.{s}": f"resources/{name}/annotations/avqa-{s}.json"
+                         for s in ("train", "val", "test")})
+        actual.update({f"annotations.{s}": entry["annotations"][s] for s in ("train", "val", "test")})
     for key, want in expected.items():
         if actual[key] != want:
             raise ConfigError(f"datasets.{name}.{key}: a generated dataset must use {want!r} "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcd_core.data.formats import get_format
-from mcd_core.common.ids import video_id_problem
+from mcd_core.common.ids import avqa_demo_video_id, video_id_problem
 from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
 from mcd_core.workflow.config import SECTIONS, ConfigError
@@ -74,8 +74,11 @@ def dataset_settings(config: dict, name: str) -> DatasetSettings:
                            generator=entry.get("generator"), carve=entry.get("carve"), **sections)
 
 
-def demo_video_ids(count: int) -> list[str]:
-    """Video ids of the built-in demo dataset (8 digits, like MUSIC-AVQA's real videos)."""
+def demo_video_ids(count: int, fmt: str = "music_avqa") -> list[str]:
+    """Video ids of a built-in demo dataset: 8 digits like MUSIC-AVQA's videos, or VGGSound-like
+    clip names for the AVQA-format demo."""
+    if fmt == "avqa":
+        return [avqa_demo_video_id(i) for i in range(count)]
     return [f"{i:08d}" for i in range(1, count + 1)]
 
 
@@ -217,7 +220,7 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     Annotated videos without a file stop the run here, before any job, unless the dataset's
     `extraction.missing_videos` is `skip`."""
     if ds.generator is not None:
-        return demo_video_ids(ds.generator["videos"])
+        return demo_video_ids(ds.generator["videos"], ds.format)
     ids, missing = _annotated(ds)
     if missing and ds.extraction.get("missing_videos", "stop") != "skip":
         raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))

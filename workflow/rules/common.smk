@@ -43,6 +43,13 @@ wildcard_constraints:
 NOT_CLIP_BACKBONE = "".join(f"(?!{b}(?![A-Za-z0-9_]))" for b in pipeline.CLIP_BACKBONES) + "[A-Za-z0-9_]+"
 
 
+def generated_pattern(fmt):
+    """Generated datasets of format `fmt`, as a wildcard pattern (one that matches none if none)."""
+    names = [n for n in DATASETS if CONFIG["datasets"][n].get("generator") is not None
+             and CONFIG["datasets"][n]["format"] == fmt]
+    return "|".join(names) if names else "(?!)"
+
+
 def settings(dataset):
     return pipeline.dataset_settings(CONFIG, dataset)
 
