@@ -1,6 +1,7 @@
-# MCD audio-visual question answering: from raw videos and MUSIC-AVQA annotations to Table III.
+# MCD audio-visual question answering: from raw videos and annotations to the score tables.
 #   snakemake --cores 2                              # the datasets listed under `run` (demo)
 #   snakemake --cores 8 results/music_avqa/table3.csv
+#   snakemake --cores 8 results/avqa/table5.csv      # AVQA (multiple choice, Table V)
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -33,11 +34,13 @@ localrules:
     score_model,
     score_prior,
     table3,
+    table5,
+    carve,
     fetch_weights,
     fetch_one_weights,
 
 
 rule all:
     input:
-        expand("results/{dataset}/table3.csv", dataset=CONFIG["run"]),
+        [f"results/{name}/{score_table(name)}.csv" for name in CONFIG["run"]],
     default_target: True

@@ -134,7 +134,7 @@ def test_weights_list_covers_every_registered_backbone(tmp_path):
                          check=True).stdout
     listed = {line.split()[0] for line in out.splitlines()}
     assert {"resnet18", "resnext101_32x8d", "clip_vit_b32", "clip_vit_l14_336", "swinv2_large",
-            "vggish", "vggish_pca", "panns_cnn14",
+            "vggish", "vggish_pca", "panns_cnn14", "panns_cnn14_32k", "resnext101_3d_kinetics",
             # the peers' features (issue 12): token backbones and CLIP text towers
             "resnet18_14x14", "tome_vit_l16_384", "clip_text_b32", "clip_text_l14_336"} == listed
 

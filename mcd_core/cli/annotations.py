@@ -1,4 +1,4 @@
-"""Verbs on annotations and results: `mcd vocab`, `mcd prior`, `mcd score`, `mcd table`."""
+"""Verbs on annotations and results: `mcd vocab`, `mcd prior`, `mcd score`, `mcd table`, `mcd carve`."""
 
 from __future__ import annotations
 
@@ -45,15 +45,22 @@ def run_vocab(args: argparse.Namespace) -> int:
 def run_prior(args: argparse.Namespace) -> int:
     from mcd_core.data.formats import get_format
     from mcd_core.scoring.metrics import score
-    from mcd_core.scoring.prior import fit_prior
+    from mcd_core.scoring.prior import choice_prior_note, fit_choice_prior, fit_prior
     from mcd_core.scoring.tables import write_predictions
 
-    prior = fit_prior(get_format(args.format).load(args.train).questions, key=args.key)
-    test = get_format(args.format).load(args.test).questions
+    fmt = get_format(args.format)
+    train = fmt.load(args.train).questions
+    test = fmt.load(args.test).questions
+    if fmt.answer_kind == "choice":  # the option most often right per question template
+        prior = fit_choice_prior(train)
+        log.info("%s", choice_prior_note(prior, test))
+    else:
+        prior = fit_prior(train, key=args.key)
     predictions = {q.question_id: prior.predict(q) for q in test}
     write_predictions(args.out, test, predictions)
-    log.info("wrote %s: %d predictions, overall accuracy %.2f %%", args.out, len(test),
-             score(test, predictions).accuracy["overall"] or 0.0)
+    total = fmt.taxonomy.columns[-1].key
+    log.info("wrote %s: %d predictions, accuracy %.2f %%", args.out, len(test),
+             score(test, predictions, taxonomy=fmt.taxonomy).accuracy[total] or 0.0)
     return 0
 
 
@@ -85,8 +92,20 @@ def run_table(args: argparse.Namespace) -> int:
     taxonomy = fmt.taxonomy
     splits = {name: fmt.load(path) for name in ("train", "val", "test")
               if (path := getattr(args, name)) is not None}
+    notes = [*args.note, *split_notes(splits)]
+    if fmt.answer_kind == "choice" and "train" in splits and "test" in splits:
+        from mcd_core.scoring.prior import choice_prior_note, fit_choice_prior
+
+        notes.append(choice_prior_note(fit_choice_prior(splits["train"].questions), splits["test"].questions))
     table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows],
-                         notes=[*args.note, *split_notes(splits)], taxonomy=taxonomy)
+                         notes=notes, taxonomy=taxonomy)
+    if args.paper_rows == "avqa":  # published rows beside ours (not counted in our N row)
+        from mcd_core.scoring.avqa_reference import reference_rows
+
+        table.rows += reference_rows()
+        table.columns += [c for c in ("source",) if c not in table.columns]
+        table.source_notes.append("rows marked (AVQA paper) / (MCD paper) are published numbers on the "
+                                  "official val split, not runs of this pipeline")
     write_text(args.out, table_csv(table))
     write_text(args.md, table_markdown(table, args.title, taxonomy))
     print(table_csv(table), end="")
@@ -101,7 +120,30 @@ def add_format_argument(p) -> None:
                         f"registered: {', '.join(FORMATS) or 'music_avqa'})")
 
 
+def run_carve(args: argparse.Namespace) -> int:
+    from mcd_core.data.formats import get_format
+
+    fmt = get_format(args.format)
+    if fmt.carve is None:
+        raise UserError(f"format {args.format!r} has its own validation file; nothing to carve")
+    fmt.carve(args.source, args.train_out, args.val_out, args.val_questions, args.seed)
+    log.info("wrote %s and %s (validation carved from %s)", args.train_out, args.val_out, args.source)
+    return 0
+
+
 def register(subparsers) -> None:
+    p = subparsers.add_parser("carve", help="carve a validation split from a training file (avqa)",
+                              description="Write two carve files (train part, val part) of a training "
+                                          "annotation file; the format documents the rule (avqa: whole "
+                                          "videos in sha256 order of '<seed>:<video_name>').")
+    p.add_argument("--source", required=True, help="the training annotation file (train_qa.json)")
+    p.add_argument("--train-out", required=True, help="carve file of the training part")
+    p.add_argument("--val-out", required=True, help="carve file of the validation part")
+    p.add_argument("--val-questions", type=int, default=2000, help="questions (at least) in validation")
+    p.add_argument("--seed", type=int, default=0, help="seed of the carve's video order")
+    add_format_argument(p)
+    p.set_defaults(func=run_carve)
+
     p = subparsers.add_parser("vocab", help="build question, text-object and answer vocabularies "
                                             "from the training annotations")
     p.add_argument("--train", required=True, help="training annotation JSON")
@@ -138,6 +180,8 @@ def register(subparsers) -> None:
     p.add_argument("--md", required=True, help="markdown table to write")
     p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
     p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
+    p.add_argument("--paper-rows", choices=("avqa",), help="append published rows: avqa = the MCD "
+                   "paper's Table V totals and HCRN(+HAVF)'s official per-type results")
     for split in ("train", "val", "test"):
         p.add_argument(f"--{split}", help=f"{split} annotations: notes on question ids shared by "
                                           f"splits{' and test answers unseen in training' if split != 'val' else ''}")

@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--sample-rate", type=int, default=22050, help="audio sample rate (Hz)")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="videos encoded at once (one ffmpeg process each)")
+    parser.add_argument("--format", choices=("music_avqa", "avqa"), default="music_avqa",
+                        help="annotation format: MUSIC-AVQA (avqa-{train,val,test}.json) or AVQA "
+                             "(train_qa.json, val_qa.json: four options, eight question types)")
     parser.add_argument("--no-media", action="store_true",
                         help="write scenes and annotations only, no videos")
     parser.set_defaults(func=run)
@@ -33,6 +36,13 @@ def run(args: argparse.Namespace) -> int:
 
     config = DemoConfig(seed=args.seed, videos=args.videos, seconds=args.seconds, width=args.width,
                         height=args.height, fps=args.fps, sample_rate=args.sample_rate)
+    if args.format == "avqa":
+        from mcd_core.demo.avqa import write_avqa_dataset
+
+        files = write_avqa_dataset(config, args.out_dir, media=not args.no_media, jobs=args.jobs)
+        print(f"AVQA-format demo dataset in {args.out_dir}: {config.videos} videos; questions: "
+              f"train_qa.json {len(files['train'])}, val_qa.json (test) {len(files['val'])}")
+        return 0
     dataset = write_dataset(config, args.out_dir, media=not args.no_media, jobs=args.jobs)
     counts = ", ".join(f"{split} {len(records)}" for split, records in dataset.annotations.items())
     print(f"demo dataset in {args.out_dir}: {config.videos} videos; questions: {counts}")

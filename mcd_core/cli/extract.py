@@ -13,9 +13,37 @@ _DEVICES = ("auto", "cpu", "cuda")
 _PRECISIONS = ("fp32", "bf16", "fp16")
 
 
+# Clip (3D) backbones read the videos at their native frame rate, not the 1-fps frames.
+_CLIP_BACKBONES = ("resnext101_3d_kinetics",)
+
+
+def run_extract_clips(args: argparse.Namespace) -> int:
+    from mcd_core.features.extract_clips import ClipJob, extract_clips
+
+    missing = [flag for flag, value in (("--videos", args.videos), ("--ids-file", args.ids_file),
+                                        ("--seconds", args.seconds)) if value is None]
+    if missing or args.frames is not None or args.patch_out is not None:
+        raise SystemExit(f"mcd extract-visual: error: clip backbone {args.backbone!r} reads the videos: give "
+                         f"--videos, --ids-file and --seconds (not --frames or --patch-out)")
+    job = ClipJob(videos=args.videos, ids_file=args.ids_file, seconds=args.seconds, backbone=args.backbone,
+                  out=args.out, weights=args.weights, seed=args.seed, weights_dir=args.weights_dir,
+                  device=args.device, precision=args.precision, batch_size=args.batch_size,
+                  workers=args.workers, on_error=args.on_error, force=args.force)
+    if extract_clips(job):
+        log.info("wrote %s", args.out)
+    else:
+        log.info("%s is complete; nothing to do (--force redoes it)", args.out)
+    return 0
+
+
 def run_extract_visual(args: argparse.Namespace) -> int:
+    from mcd_core.features.backbones.motion import is_clip_backbone
     from mcd_core.features.extract_visual import VisualJob, extract_visual
 
+    if is_clip_backbone(args.backbone):
+        return run_extract_clips(args)
+    if args.frames is None:
+        raise SystemExit(f"mcd extract-visual: error: backbone {args.backbone!r} reads 1-fps frames: give --frames")
     job = VisualJob(frames=args.frames, backbone=args.backbone, out=args.out, weights=args.weights,
                     seed=args.seed, weights_dir=args.weights_dir, device=args.device,
                     precision=args.precision, batch_size=args.batch_size, workers=args.workers,
@@ -38,11 +66,17 @@ def run_merge(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("extract-visual", help="visual features of a frames shard",
-                              description="Run a visual backbone over the frames of one shard and "
-                                          "write its feature store(s).")
-    p.add_argument("--frames", type=Path, required=True, help="frames shard folder (manifest.json)")
+                              description="Run a visual backbone over the frames of one shard (--frames) "
+                                          "and write its feature store(s). A clip (3D) backbone "
+                                          f"({', '.join(_CLIP_BACKBONES)}) decodes the shard's videos at "
+                                          "their native frame rate instead (--videos, --ids-file, --seconds).")
+    p.add_argument("--frames", type=Path, default=None, help="frames shard folder (manifest.json)")
+    p.add_argument("--videos", type=Path, default=None, help="clip backbones: folder of the video files")
+    p.add_argument("--ids-file", type=Path, default=None, help="clip backbones: the shard list")
+    p.add_argument("--seconds", type=int, default=None, help="clip backbones: T, seconds read per video")
     p.add_argument("--backbone", required=True,
-                   help="resnet18, resnext101_32x8d, clip_vit_b32, clip_vit_l14_336, swinv2_large")
+                   help="resnet18, resnext101_32x8d, clip_vit_b32, clip_vit_l14_336, swinv2_large, "
+                        "resnext101_3d_kinetics")
     p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
                    help="load the backbone's weights file, or build it randomly from --seed")
     p.add_argument("--seed", type=int, default=0, help="seed of random initialisation")
@@ -50,8 +84,9 @@ def register(subparsers) -> None:
                    help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
     p.add_argument("--device", choices=_DEVICES, default="auto", help="auto: CUDA when present")
     p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
-    p.add_argument("--batch-size", type=int, default=64, help="frames per forward pass")
-    p.add_argument("--workers", type=int, default=2, help="JPEG decoding processes (0: none)")
+    p.add_argument("--batch-size", type=int, default=64, help="frames (clip backbones: clips) per forward pass")
+    p.add_argument("--workers", type=int, default=2,
+                   help="JPEG decoding processes (0: none); clip backbones: videos decoded at a time")
     p.add_argument("--out", type=Path, required=True, help="store of stream 'visual' (.zarr)")
     p.add_argument("--patch-out", type=Path, default=None,
                    help="store of stream 'visual_patch' (backbones with patch tokens)")

@@ -9,7 +9,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # Kept literal (not read from the registries) so that `mcd --help` does not import torch.
-_AUDIO_BACKBONES = ("vggish", "panns_cnn14")
+_AUDIO_BACKBONES = ("vggish", "panns_cnn14", "panns_cnn14_32k")
 _DEVICES = ("auto", "cpu", "cuda")
 _PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -35,7 +35,7 @@ def run_audio(args: argparse.Namespace) -> int:
     from mcd_core.media.shardrun import read_ids
 
     manifest = audio_shard(args.videos, read_ids(args.ids_file), args.seconds, args.out,
-                           args.on_error, args.workers)
+                           args.on_error, args.workers, args.sample_rate)
     _summary(manifest, args.out)
     return 0
 
@@ -54,7 +54,7 @@ def run_extract_audio(args: argparse.Namespace) -> int:
     job = AudioJob(backbone=args.backbone, out=args.out, logmel=args.logmel, audio_dir=args.audio,
                    weights=args.weights, seed=args.seed, weights_dir=args.weights_dir,
                    device=args.device, batch_size=args.batch_size, precision=args.precision,
-                   pca=args.pca)
+                   pca=args.pca, per_second=args.per_second)
     if extract_audio(job):
         log.info("wrote %s", args.out)
     return 0
@@ -77,8 +77,10 @@ def register(subparsers) -> None:
                    help="short side of the saved frames in pixels (0: keep the video's size)")
     p.set_defaults(func=run_frames)
 
-    p = subparsers.add_parser("audio", help="16 kHz mono WAV of exactly T s per video of a shard")
+    p = subparsers.add_parser("audio", help="mono WAV (16 or 32 kHz) of exactly T s per video of a shard")
     _shard_args(p)
+    p.add_argument("--sample-rate", type=int, choices=(16000, 32000), default=16000,
+                   help="16000 for vggish and panns_cnn14, 32000 for panns_cnn14_32k (AVQA)")
     p.set_defaults(func=run_audio)
 
     p = subparsers.add_parser("logmel", help="VGGish log-mel patches of an audio shard")
@@ -87,10 +89,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_logmel)
 
     p = subparsers.add_parser("extract-audio", help="audio embeddings of a shard",
-                              description="vggish reads --logmel, panns_cnn14 reads --audio.")
+                              description="vggish reads --logmel, panns_cnn14 and panns_cnn14_32k read "
+                                          "--audio (16 and 32 kHz audio shards).")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--logmel", type=Path, help="logmel store (vggish)")
-    src.add_argument("--audio", type=Path, help="audio shard folder (panns_cnn14)")
+    src.add_argument("--audio", type=Path, help="audio shard folder (panns_cnn14, panns_cnn14_32k)")
     p.add_argument("--backbone", choices=_AUDIO_BACKBONES, required=True, help="audio backbone")
     p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
                    help="load the backbone's weights file, or build it randomly from --seed")
@@ -102,5 +105,8 @@ def register(subparsers) -> None:
     p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
     p.add_argument("--pca", action="store_true",
                    help="vggish: apply the AudioSet PCA + 8-bit quantisation (needs vggish_pca)")
+    p.add_argument("--per-second", action="store_true",
+                   help="panns_cnn14_32k: one embedding a second (T, 2048) instead of the clip-level "
+                        "(1, 2048) AVQA released")
     p.add_argument("--out", type=Path, required=True, help="store of stream 'audio' (.zarr)")
     p.set_defaults(func=run_extract_audio, uses_gpu=True)

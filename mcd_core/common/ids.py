@@ -23,3 +23,9 @@ def video_id_problem(video_id: object) -> str | None:
     if video_id != video_id.strip():
         return "begins or ends with blanks"
     return None
+
+
+def avqa_demo_video_id(index: int) -> str:
+    """Video `index` (0-based) of an AVQA-format demo dataset, named like a VGGSound clip
+    (`<11-char id>_<start, 6 digits>`), its id beginning with '-' as some real ones do."""
+    return f"-demo{index + 1:06d}_{10 * (index % 30):06d}"

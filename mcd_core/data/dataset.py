@@ -1,7 +1,8 @@
 """`AVQADataset`: questions joined with their videos' rows in the audio and visual feature stores.
 
 Each item is a dict of tensors: `question` (14 ids), `qtype` (2 ids), `keywords` (4 ids), `answer`
-(class index, -1 if unseen in training), `audio` (T', Da), `visual` (T', Dv) with patch streams
+(class index, -1 if unseen in training; for a multiple-choice format the right option's position),
+`options` (K, 8 ids: each answer option's tokens; multiple-choice formats only), `audio` (T', Da), `visual` (T', Dv) with patch streams
 averaged over their P patches (the paper avg-pools L, W), `audio_len`/`visual_len` (real steps
 after the stride), `question_id`, and `video_id` (str). A model that reads no features (the
 question-only baseline) passes no stores and gets no feature keys. With `keep_patches` (PSTP-Net)
@@ -72,6 +73,8 @@ class AVQADataset(Dataset):
         self._encoded = [(torch.tensor(vocab.encode_question(q)), torch.tensor(vocab.encode_type(q)),
                           torch.tensor(vocab.encode_keywords(q)), vocab.answer_index(q.answer))
                          for q in kept]
+        self._options = ([torch.tensor(vocab.encode_options(q)) for q in kept]     # (K, L) each
+                         if vocab.choice_options else None)
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -82,6 +85,8 @@ class AVQADataset(Dataset):
         item = {"question": question, "qtype": qtype, "keywords": keywords,
                 "answer": torch.tensor(answer), "question_id": torch.tensor(q.question_id),
                 "video_id": q.video_id}
+        if self._options is not None:
+            item["options"] = self._options[index]                                # (K, L)
         for name, rows in self.streams.items():
             item[name] = torch.from_numpy(features[name])                      # (T', D) or (T', P, D)
             item[f"{name}_len"] = torch.tensor(rows.lengths[q.video_id])

@@ -39,6 +39,7 @@ class Question:
     answer: str                     # the `anser` field
     tokens: tuple[str, ...]         # community tokenisation, placeholders filled, not padded
     options: tuple[str, ...] = ()   # candidate answers of a multiple-choice format; () for classifiers
+    option_tokens: tuple[tuple[str, ...], ...] = ()  # each option's tokens (multiple choice only)
 
     @property
     def type_key(self) -> str:

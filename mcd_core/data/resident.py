@@ -35,6 +35,9 @@ class ResidentBatches:
             "question_id": torch.tensor([q.question_id for q in dataset.questions], dtype=torch.long,
                                         device=self.device),
         }
+        if dataset._options is not None:
+            self.tensors["options"] = (torch.stack(dataset._options).to(self.device) if encoded
+                                       else None)                                  # (N, K, L)
         self.features: dict[str, torch.Tensor] = {}
         self.lengths: dict[str, torch.Tensor] = {}
         for name, rows in dataset.streams.items():

@@ -22,6 +22,7 @@ from mcd_core.data.questions import Question
 
 MAX_QUESTION_TOKENS = 14   # community question length: truncate or pad to this many tokens
 MAX_KEYWORDS = 4           # most templ_values of any MUSIC-AVQA template
+MAX_OPTION_TOKENS = 8      # tokens kept of each answer option (multiple-choice formats)
 PAD = "<pad>"              # index 0 in both word lists
 UNK = "<unk>"              # index 1 in both word lists
 SPECIALS = (PAD, UNK)
@@ -36,7 +37,9 @@ class VocabError(ValueError):
 class Vocab:
     words: list[str]          # question words; 0 <pad>, 1 <unk>, then sorted train tokens
     object_words: list[str]   # text-object words; 0 <pad>, 1 <unk>, then sorted type words + keywords
-    answers: list[str]        # sorted train answers; position = class index
+    answers: list[str]        # sorted train answers; position = class index; for a multiple-choice
+    #                           format the option positions "0".."K-1"
+    choice_options: int = 0   # K options per question of a multiple-choice format; 0: a classifier
     _word_index: dict[str, int] = field(init=False, repr=False, compare=False)
     _object_index: dict[str, int] = field(init=False, repr=False, compare=False)
     _answer_index: dict[str, int] = field(init=False, repr=False, compare=False)
@@ -65,12 +68,18 @@ class Vocab:
 
             type_words = get_format("music_avqa").type_words
         train_questions = list(train_questions)
+        n_options = {len(q.options) for q in train_questions}
+        if len(n_options) > 1:
+            raise VocabError(f"questions with different numbers of answer options: {sorted(n_options)}")
+        choice = n_options.pop() if n_options else 0
         type_words = set(type_words) | {w.lower() for q in train_questions for w in (q.modality, q.qtype)}
         words: set[str] = set()
         keywords: set[str] = set()
         answers: set[str] = set()
         for q in train_questions:
             words.update(q.tokens)
+            for option in q.option_tokens:  # options are read with the question's words
+                words.update(option)
             keywords.update(q.templ_values)
             answers.add(q.answer)
         if not answers:
@@ -78,7 +87,8 @@ class Vocab:
         objects = type_words | keywords
         return cls(words=[*SPECIALS, *sorted(words - set(SPECIALS))],
                    object_words=[*SPECIALS, *sorted(objects - set(SPECIALS))],
-                   answers=sorted(answers))
+                   answers=[str(i) for i in range(choice)] if choice else sorted(answers),
+                   choice_options=choice)
 
     # -- encoding ---------------------------------------------------------------------------
     def encode_question(self, q: Question) -> list[int]:
@@ -96,14 +106,29 @@ class Vocab:
         ids = [self._object_index.get(v, 1) for v in q.templ_values[:MAX_KEYWORDS]]
         return ids + [0] * (MAX_KEYWORDS - len(ids))
 
+    def encode_options(self, q: Question) -> list[list[int]]:
+        """Each option's token ids, truncated / padded with <pad> to MAX_OPTION_TOKENS (an option
+        with no token gets <unk>, so that every option has at least one)."""
+        if len(q.option_tokens) != self.choice_options:
+            raise VocabError(f"question {q.question_id} has {len(q.option_tokens)} answer options, "
+                             f"the vocabulary {self.choice_options}")
+        out = []
+        for tokens in q.option_tokens:
+            ids = [self._word_index.get(t, 1) for t in tokens[:MAX_OPTION_TOKENS]] or [1]
+            out.append(ids + [0] * (MAX_OPTION_TOKENS - len(ids)))
+        return out
+
     def answer_index(self, answer: str) -> int:
         """Class index of an answer; -1 for an answer never seen in training."""
         return self._answer_index.get(answer, -1)
 
     # -- files ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"format": FORMAT, "max_question_tokens": MAX_QUESTION_TOKENS,
+        data = {"format": FORMAT, "max_question_tokens": MAX_QUESTION_TOKENS,
                 "words": self.words, "object_words": self.object_words, "answers": self.answers}
+        if self.choice_options:
+            data["choice_options"] = self.choice_options
+        return data
 
     def save(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict(), indent=1)
@@ -128,7 +153,10 @@ class Vocab:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise VocabError(f"{path}: field {key!r} must be a list of strings")
             lists[key] = value
+        choice = data.get("choice_options", 0)
+        if isinstance(choice, bool) or not isinstance(choice, int) or choice < 0:
+            raise VocabError(f"{path}: field 'choice_options' must be an integer >= 0, got {choice!r}")
         try:
-            return cls(**lists)
+            return cls(**lists, choice_options=choice)
         except VocabError as exc:
             raise VocabError(f"{path}: {exc}") from None

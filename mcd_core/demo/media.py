@@ -7,6 +7,7 @@ sounding instance pulses in size with its notes, so that what is heard can also 
 from __future__ import annotations
 
 import functools
+import hashlib
 import subprocess
 import tempfile
 import wave
@@ -146,9 +147,16 @@ def instrument_tone(name: str, seconds: int, sample_rate: int) -> np.ndarray:
     return tone
 
 
+def _id_seed(video_id: str) -> int:
+    """A seed of the video's own: its number (MUSIC-AVQA-style ids), else a hash of its name."""
+    if video_id.isdigit():
+        return int(video_id)
+    return int.from_bytes(hashlib.sha256(video_id.encode()).digest()[:8], "big")
+
+
 def voiceover(scene: Scene, t: np.ndarray, sample_rate: int) -> np.ndarray:
     """Speech-like noise: 300-3000 Hz band, syllable-rate amplitude modulation, in its spans."""
-    rng = np.random.default_rng(int(scene.video_id))
+    rng = np.random.default_rng(_id_seed(scene.video_id))
     spectrum = np.fft.rfft(rng.standard_normal(t.size))
     freqs = np.fft.rfftfreq(t.size, 1 / sample_rate)
     spectrum[(freqs < 300) | (freqs > 3000)] = 0

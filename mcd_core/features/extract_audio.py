@@ -1,7 +1,13 @@
-"""The `extract-audio` stage: per-second audio embeddings of one shard into a feature store.
+"""The `extract-audio` stage: audio embeddings of one shard into a feature store.
 
-- vggish:      input = a `logmel` store (from `mcd logmel`), [n, T, 96, 64] -> [n, T, 128]
-- panns_cnn14: input = an audio shard directory (from `mcd audio`), each second's waveform -> 2048
+- vggish:          input = a `logmel` store (from `mcd logmel`), [n, T, 96, 64] -> [n, T, 128]
+- panns_cnn14:     input = a 16 kHz audio shard directory (from `mcd audio`), each second -> 2048
+- panns_cnn14_32k: input = a 32 kHz audio shard directory; the whole T s clip in one pass ->
+  [n, 1, 2048] (fps 1 / T: AVQA's released clip-level features), or with `per_second` each
+  second on its own -> [n, T, 2048]
+
+A waveform backbone reads the rate its audio shard's manifest records (`params.sample_rate`) and
+stops, naming the shard, when that is not the rate it was trained at.
 
 The output store (stream `audio`) records the weights (file + sha256, or random init + seed), the
 preprocessing, lengths and the `no_audio` flag; its failure list copies the input's.
@@ -18,7 +24,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from mcd_core.media.audio import SAMPLE_RATE, decode_audio, read_wav
+from mcd_core.media.audio import SAMPLE_RATE, WavError, decode_audio, read_wav
 from mcd_core.features.logmel import LogmelSpec, logmel_patches
 from mcd_core.features.backbones.audio import create_audio_backbone, get_audio_entry
 from mcd_core.common.atomic import remove_path
@@ -46,6 +52,7 @@ class AudioJob:
     batch_size: int = 256               # seconds per forward pass
     precision: str = "fp32"             # "fp32", "bf16" or "fp16" (CUDA only)
     pca: bool = False                   # vggish only: AudioSet PCA + 8-bit quantisation
+    per_second: bool = False            # clip-level backbones: one embedding a second instead
 
 
 @dataclass
@@ -54,6 +61,7 @@ class AudioInput:
     lengths: np.ndarray                 # (n,) int real seconds
     no_audio: np.ndarray                # (n,) bool
     seconds: int                        # T
+    steps: int                          # rows a video gets: T, or 1 for a clip-level embedding
     failures: list[Failure]             # videos lost before this stage
     preprocessing: dict[str, Any]       # how the network's input was made
     rows: Any                           # rows(i) -> one video's network input (T, ...) float32
@@ -62,31 +70,42 @@ class AudioInput:
 def _logmel_input(path: Path) -> AudioInput:
     store = open_store(path, expect={"stream": "logmel"})
     flags = store.flags.get("no_audio", np.zeros(len(store), bool))
-    return AudioInput(store.video_ids, store.lengths, flags, int(store.attrs["seconds"]),
+    seconds = int(store.attrs["seconds"])
+    return AudioInput(store.video_ids, store.lengths, flags, seconds, seconds,
                       read_failures(failures_path(path)), dict(store.attrs["preprocessing"]),
                       lambda i: np.asarray(store.features[i], dtype=np.float32))
 
 
-def _waveform_input(audio_dir: Path) -> AudioInput:
+def _waveform_input(audio_dir: Path, sample_rate: int, clip: bool) -> AudioInput:
+    """Each video's samples as (T, rate) per-second windows, or (1, T * rate) with `clip`."""
     manifest = read_manifest(audio_dir)
     if manifest is None or manifest.get("stage") != "audio":
         raise VideoError(f"{audio_dir} is not a finished audio shard (no audio manifest.json); "
                          f"run `mcd audio` first")
+    rate = manifest.get("params", {}).get("sample_rate", SAMPLE_RATE)
+    if rate != sample_rate:
+        raise WavError(f"{audio_dir}/manifest.json: the audio is at {rate} Hz, this backbone reads "
+                       f"{sample_rate} Hz; redo the audio stage with --sample-rate {sample_rate} "
+                       f"(extraction.audio_sample_rate)")
     ids, seconds = list(manifest["videos"]), int(manifest["seconds"])
     entries = [manifest["videos"][v] for v in ids]
+    shape = (1, seconds * rate) if clip else (seconds, rate)
 
     def rows(i: int) -> np.ndarray:
-        samples = read_wav(audio_dir / f"{ids[i]}.wav")
-        if len(samples) != seconds * SAMPLE_RATE:
+        samples = read_wav(audio_dir / f"{ids[i]}.wav", rate)
+        if len(samples) != seconds * rate:
             raise VideoError(f"{audio_dir / (ids[i] + '.wav')}: {len(samples)} samples, "
-                             f"expected {seconds * SAMPLE_RATE}")
-        return (samples.astype(np.float32) / 32768.0).reshape(seconds, SAMPLE_RATE)  # (T, 16000)
+                             f"expected {seconds * rate}")
+        return (samples.astype(np.float32) / 32768.0).reshape(shape)  # (T, rate) or (1, T * rate)
 
-    return AudioInput(ids, np.array([e["length"] for e in entries], np.int16),
-                      np.array([bool(e["no_audio"]) for e in entries]), seconds,
-                      [Failure(**f) for f in manifest.get("failures", [])],
-                      {"name": "waveform", "sample_rate": SAMPLE_RATE, "scale": "int16 / 32768",
-                       "window": "each second [i s, (i+1) s) on its own"}, rows)
+    # A clip-level row holds the whole clip: it is real whenever the video has any audio.
+    lengths = np.ones(len(ids), np.int16) if clip else np.array([e["length"] for e in entries], np.int16)
+    window = (f"the whole {seconds} s clip in one pass (one vector a video)" if clip
+              else "each second [i s, (i+1) s) on its own")
+    return AudioInput(ids, lengths, np.array([bool(e["no_audio"]) for e in entries]), seconds,
+                      1 if clip else seconds, [Failure(**f) for f in manifest.get("failures", [])],
+                      {"name": "waveform", "sample_rate": rate, "scale": "int16 / 32768",
+                       "window": window}, rows)
 
 
 def _batches(n: int, per_batch: int) -> Iterator[range]:
@@ -128,7 +147,9 @@ def extract_audio(job: AudioJob) -> bool:
     else:
         if job.audio_dir is None:
             raise VideoError(f"{job.backbone} reads waveforms: give --audio AUDIODIR")
-        data = _waveform_input(Path(job.audio_dir))
+        if job.per_second and not spec.clip_level:
+            log.info("%s embeds each second already; --per-second changes nothing", job.backbone)
+        data = _waveform_input(Path(job.audio_dir), spec.sample_rate, spec.clip_level and not job.per_second)
     device = choose_device(job.device)
     model, spec, info = create_audio_backbone(job.backbone, job.weights, job.seed, job.weights_dir,
                                               pca=job.pca)
@@ -139,15 +160,15 @@ def extract_audio(job: AudioJob) -> bool:
         return False
     remove_path(failures_path(job.out))  # an earlier, killed attempt's list must not outlive it
     model = model.to(device)
-    n, seconds = len(data.video_ids), data.seconds
-    features = np.zeros((n, seconds, spec.dim), np.float32)
+    n, seconds, steps = len(data.video_ids), data.seconds, data.steps
+    features = np.zeros((n, steps, spec.dim), np.float32)
     per_batch = max(1, job.batch_size // seconds)  # whole videos per forward pass
     for videos in progress(list(_batches(n, per_batch)), desc=f"extract-audio {job.backbone}", unit="batch"):
-        inputs = np.concatenate([data.rows(i) for i in videos], axis=0)  # (V * T, ...)
+        inputs = np.concatenate([data.rows(i) for i in videos], axis=0)  # (V * S, ...)
         out = embed_seconds(model, inputs, device, job.precision, job.batch_size)
-        features[videos.start:videos.stop] = out.reshape(len(videos), seconds, spec.dim)
+        features[videos.start:videos.stop] = out.reshape(len(videos), steps, spec.dim)
     write_failures(failures_path(job.out), data.failures)
-    meta = StoreMeta("audio", job.backbone, spec.dim, 1.0, seconds, info, preprocessing,
+    meta = StoreMeta("audio", job.backbone, spec.dim, steps / seconds, seconds, info, preprocessing,
                      {"input": str(job.logmel or job.audio_dir)})
     write_store(job.out, features, data.lengths, data.video_ids, meta,
                 flags={"no_audio": data.no_audio})

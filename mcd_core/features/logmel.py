@@ -118,6 +118,10 @@ def logmel_shard(audio_dir: str | os.PathLike, out: str | os.PathLike,
         raise VideoError(f"{audio_dir} is not a finished audio shard (no audio manifest.json); "
                          f"run `mcd audio` first")
     seconds = int(manifest["seconds"])
+    rate = manifest.get("params", {}).get("sample_rate", SAMPLE_RATE)
+    if rate != spec.sample_rate:
+        raise VideoError(f"{audio_dir}/manifest.json: the audio is at {rate} Hz, the VGGish log-mel reads "
+                         f"{spec.sample_rate} Hz; set extraction.audio_sample_rate to {spec.sample_rate}")
     preprocessing = spec.describe()
     if out.is_dir() and failures_path(out).is_file():
         try:

@@ -2,9 +2,11 @@
 
 One Zarr v3 group per stream and backbone, `results/<dataset>/features/<stream>/<backbone>.zarr`:
 
-- `features`  float32 [N, T, D] (patch streams: [N, T, P, D]); float16 where the writer asks for it
-  (the 14x14 map stream: half the disk, read back as float16 and widened by the reader)
-- `lengths`   int16 [N]: seconds of real content; steps past it are padding (cycled last second)
+- `features`  float32 [N, S, D] (patch streams: [N, S, P, D]); S = seconds * fps steps: T for the
+  per-second streams (fps 1), 8 clips of a 10 s AVQA video (fps 0.8), 1 for a clip-level embedding
+  (fps 1 / T); float16 where the writer asks for it (the 14x14 map stream: half the disk, read back
+  as float16 and widened by the reader)
+- `lengths`   int16 [N]: steps of real content; steps past it are padding (cycled last second)
 - `video_id`  str [N]
 - optional per-video flag arrays (bool [N]), e.g. `no_audio` for videos without an audio stream
 - attributes: backbone, dim, fps, seconds, weights, preprocessing, package_version, stream, ...
@@ -47,11 +49,16 @@ class StoreMeta:
     stream: str                 # "visual", "visual_patch" or "audio"
     backbone: str               # registry name, e.g. "resnet18", "vggish"
     dim: int                    # feature width D
-    fps: float                  # time steps per second of video (1.0 in this project)
-    seconds: int                # T, the fixed number of steps per video
+    fps: float                  # time steps per second of video (1.0 for per-second streams)
+    seconds: int                # T, the dataset's seconds per video (steps = seconds * fps)
     weights: dict[str, Any]     # {"file", "sha256"} or {"random_init": True, "seed": int}
     preprocessing: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        """S, the rows of one video: `seconds * fps` (T for per-second streams)."""
+        return max(1, round(self.seconds * self.fps))
 
     def to_attrs(self) -> dict[str, Any]:
         attrs = {k: getattr(self, k) for k in REQUIRED_ATTRS if k != "package_version"}
@@ -67,12 +74,13 @@ def _validate_layout(shape: tuple[int, ...], lengths: np.ndarray, video_ids: Seq
         raise StoreError(f"features must be [N, T, D] or [N, T, P, D], got shape {shape}")
     if shape[0] != n or lengths.shape != (n,):
         raise StoreError(f"{n} video ids but features {shape} and lengths {lengths.shape}")
-    if shape[1] != meta.seconds:
-        raise StoreError(f"features have {shape[1]} steps, the dataset has {meta.seconds} s")
+    if shape[1] != meta.steps:
+        raise StoreError(f"features have {shape[1]} steps, expected {meta.steps} ({meta.seconds} s at "
+                         f"{meta.fps:g} steps a second)")
     if shape[-1] != meta.dim:
         raise StoreError(f"features have width {shape[-1]}, backbone dim is {meta.dim}")
-    if n and (lengths.min() < 0 or lengths.max() > meta.seconds):
-        raise StoreError(f"lengths must lie in [0, {meta.seconds}], got {lengths.min()}..{lengths.max()}")
+    if n and (lengths.min() < 0 or lengths.max() > meta.steps):
+        raise StoreError(f"lengths must lie in [0, {meta.steps}], got {lengths.min()}..{lengths.max()}")
     if len(set(video_ids)) != n:
         raise StoreError("duplicate video ids in one store")
     for name, arr in flags.items():

@@ -1,5 +1,7 @@
-"""Decode a video's sound track to exactly T seconds of 16 kHz mono PCM16, and read/write WAV files.
+"""Decode a video's sound track to exactly T seconds of mono PCM16, and read/write WAV files.
 
+The rate is a dataset setting (`extraction.audio_sample_rate`, recorded in the audio shard's
+manifest): 16 kHz (`SAMPLE_RATE`) for VGGish and the 16 kHz PANNs, 32 kHz for AVQA's PANNs Cnn14.
 Any input rate and channel count goes through ffmpeg's resampler and down-mix. Shorter audio is
 padded by cycling its last real second (the whole clip when it is shorter than a second); longer
 audio is cut. A file without an audio stream gets silence and `no_audio=True`: not a failure.
@@ -21,11 +23,13 @@ from mcd_core.media.probe import probe_media, run_ffmpeg
 
 STAGE = "audio"
 SAMPLE_RATE = 16000
+SAMPLE_RATES = (16000, 32000)   # the rates the audio backbones read
 log = logging.getLogger(__name__)
 
 
 class WavError(RuntimeError):
-    """A WAV file of the audio stage is missing or not 16-bit mono at the expected rate."""
+    """A WAV file of the audio stage is missing or not 16-bit mono at the expected rate, or an audio
+    shard is not at the rate a backbone reads."""
 
 
 @dataclass

@@ -4,7 +4,8 @@ Each shard directory (docs/design.md) is built under a temporary name and rename
 complete, so a finished shard is skipped on re-run and a killed one is redone from scratch.
 
 - frames/shard_X/: `<video_id>/NNN.jpg` (exactly T files) + manifest.json
-- audio/shard_X/:  `<video_id>.wav` (16 kHz mono PCM16, exactly T s) + manifest.json
+- audio/shard_X/:  `<video_id>.wav` (mono PCM16 at the dataset's rate, 16 or 32 kHz, exactly T s) +
+  manifest.json (its `params.sample_rate` says which)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from mcd_core.common.atomic import atomic_path, write_json
-from mcd_core.media.audio import SAMPLE_RATE, decode_audio, write_wav
+from mcd_core.media.audio import SAMPLE_RATE, SAMPLE_RATES, WavError, decode_audio, write_wav
 from mcd_core.media.frames import decode_frames
 from mcd_core.media.shardrun import Failure, find_video, run_over_videos, warn_if_all_failed
 
@@ -110,17 +111,20 @@ def frames_shard(videos_dir: str | os.PathLike, video_ids: Sequence[str], second
 
 
 def audio_shard(videos_dir: str | os.PathLike, video_ids: Sequence[str], seconds: int,
-                out: str | os.PathLike, on_error: str = "stop", workers: int = 1) -> dict[str, Any]:
-    """Write the audio shard directory `out`; returns its manifest."""
-    params = {"sample_rate": SAMPLE_RATE, "channels": 1}
+                out: str | os.PathLike, on_error: str = "stop", workers: int = 1,
+                sample_rate: int = SAMPLE_RATE) -> dict[str, Any]:
+    """Write the audio shard directory `out` at `sample_rate` Hz; returns its manifest."""
+    if sample_rate not in SAMPLE_RATES:
+        raise WavError(f"audio sample rate must be one of {SAMPLE_RATES}, got {sample_rate}")
+    params = {"sample_rate": sample_rate, "channels": 1}
     threads = 1 if workers > 1 else None
 
     def one(video_id: str, tmp: Path) -> dict[str, Any]:
         path = find_video(videos_dir, video_id)
-        decoded = decode_audio(path, seconds, threads=threads)
+        decoded = decode_audio(path, seconds, sample_rate, threads=threads)
         if decoded.no_audio:
             log.info("audio: %s has no audio stream; writing silence (no_audio)", path)
-        write_wav(tmp / f"{video_id}.wav", decoded.samples)
+        write_wav(tmp / f"{video_id}.wav", decoded.samples, sample_rate)
         return {"length": decoded.length, "source": str(path), "no_audio": decoded.no_audio,
                 "source_sample_rate": decoded.source_rate, "source_channels": decoded.source_channels}
 

@@ -20,17 +20,28 @@ class ModelConfig:
     name stored in checkpoints) and add their own fields with a comment each."""
 
     architecture: ClassVar[str] = ""
+    supports_choice: ClassVar[bool] = False  # True where the model scores given answer options
     # -- input sizes (filled from the vocabulary and the feature stores) -------------------------
     vocab_size: int = 95            # question-word table size (vocab.words, incl. <pad>, <unk>)
     n_object_words: int = 64        # text-object table size (vocab.object_words)
     n_answers: int = 42             # answer classes (vocab.answers)
     audio_dim: int = 128            # audio feature width in the store (VGGish 128)
     visual_dim: int = 512           # visual feature width in the store (ResNet-18 512)
+    n_options: int = 0              # multiple choice: options scored per question (vocab.choice_options,
+                                    # AVQA 4; n_answers then equals it); 0 = classify over n_answers
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "n_object_words", "n_answers", "audio_dim", "visual_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model field {name!r} must be >= 1, got {getattr(self, name)}")
+        if self.n_options < 0:
+            raise ConfigError(f"model field 'n_options' must be >= 0, got {self.n_options}")
+        if self.n_options and not self.supports_choice:
+            raise ConfigError(f"architecture {self.architecture!r} has no multiple-choice head: it "
+                              f"cannot answer a format with {self.n_options} answer options")
+        if self.n_options and self.n_answers != self.n_options:
+            raise ConfigError(f"model field 'n_answers' ({self.n_answers}) must equal 'n_options' "
+                              f"({self.n_options}) for multiple choice")
         self.validate()
 
     def validate(self) -> None:

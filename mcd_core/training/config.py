@@ -13,6 +13,7 @@ from mcd_core.common.device import DEVICE_CHOICES, PRECISION_CHOICES
 from mcd_core.models import ConfigError, apply_overrides, config_fields, get_variant
 
 RESIDENCY_CHOICES = ("auto", "device", "loader")
+ANSWER_LOSS_CHOICES = ("ce", "hinge")  # = models.common.losses.ANSWER_LOSSES (this module is torch-free)
 
 
 @dataclass
@@ -38,6 +39,11 @@ class TrainConfig:
     residency: str = "auto"       # features on the device ("device"), through a DataLoader ("loader"),
     #                               or "auto": device when they fit (training/batches.py)
     precision: str = "auto"       # model autocast: fp32, bf16, fp16 (CUDA), auto = bf16 on CUDA, fp32 on CPU
+    answer_loss: str = "ce"       # answer term of Eq. 14: cross-entropy over the logits (over the four
+    #                               option scores on AVQA), or "hinge": the official HCRN+HAVF
+    #                               multiple-choice hinge loss (sum over wrong options of
+    #                               max(0, margin + s_wrong - s_right)); the paper does not say
+    hinge_margin: float = 1.0     # margin of the hinge loss (HCRN+HAVF: 1)
     flush_denormal: bool = True   # CPU: treat subnormal floats as 0. Without it CPU steps slowed
     #                               ~1.8x as training went on (bench/train_throughput.py)
 
@@ -51,6 +57,11 @@ class TrainConfig:
             raise ConfigError(f"train fields need lr > 0, 0 < lr_gamma <= 1, weight_decay >= 0, "
                               f"workers >= 0 (got {self.lr}, {self.lr_gamma}, {self.weight_decay}, "
                               f"{self.workers})")
+        if self.answer_loss not in ANSWER_LOSS_CHOICES:
+            raise ConfigError(f"train field 'answer_loss' is {self.answer_loss!r}; choose one of "
+                              f"{list(ANSWER_LOSS_CHOICES)}")
+        if self.hinge_margin <= 0:
+            raise ConfigError(f"train field 'hinge_margin' must be > 0, got {self.hinge_margin}")
         if self.residency not in RESIDENCY_CHOICES:
             raise ConfigError(f"train field 'residency' is {self.residency!r}; choose one of {list(RESIDENCY_CHOICES)}")
         if self.precision not in ("auto", *PRECISION_CHOICES):

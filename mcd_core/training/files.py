@@ -68,7 +68,7 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
     architecture = get_variant(variant).architecture
     dims = model_dims(architecture, files.audio, files.visual, files.inputs)
     model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
-                               n_answers=len(vocab.answers), **dims)
+                               n_answers=len(vocab.answers), n_options=vocab.choice_options, **dims)
     model_cfg = apply_overrides(model_cfg, model_overrides or {})
     audio, visual = open_stores(files.audio, files.visual, model_cfg)
     extra = open_inputs(get_architecture(architecture).inputs, files.inputs, f"architecture {architecture!r}")

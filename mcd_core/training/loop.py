@@ -163,7 +163,8 @@ def _write_outputs(out_dir: Path, history: list[dict[str, Any]], best: dict[str,
 
 
 def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, random_frames: int = 0,
-                 generator: torch.Generator | None = None) -> dict[str, float]:
+                 generator: torch.Generator | None = None, answer_loss: str = "ce",
+                 margin: float = 1.0) -> dict[str, float]:
     model.train()
     sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
     seen = dict.fromkeys(sums, 0)
@@ -174,7 +175,7 @@ def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, ra
         batch = to_device(batch, device)
         with autocast(device, precision):
             output = model(batch)
-            parts = total_loss(output, batch["answer"])
+            parts = total_loss(output, batch["answer"], answer_loss, margin)
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
@@ -244,7 +245,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
             loader = train_batches(train_data, train_cfg, generator, device)
             losses = _train_epoch(model, loader, optimizer, device, precision,
                                   desc=f"epoch {epoch}/{train_cfg.epochs}",
-                                  random_frames=train_cfg.random_frames, generator=generator)
+                                  random_frames=train_cfg.random_frames, generator=generator,
+                                  answer_loss=train_cfg.answer_loss, margin=train_cfg.hinge_margin)
             scheduler.step()
             val_acc = accuracy(val_set, predict_answers(model, val_data, vocab.answers, train_cfg.eval_batch_size,
                                                         device, train_cfg.workers, desc="val", precision=precision))

@@ -17,6 +17,11 @@ import jsonschema
 import yaml
 
 SECTIONS = ("extraction", "training", "table")
+# Torch-free copies of registry facts the Snakefile needs (tests hold them to the registries):
+# the rate each audio backbone reads, and the visual backbones that read videos (3D clips) rather
+# than the 1-fps frames.
+AUDIO_RATES = {"vggish": 16000, "panns_cnn14": 16000, "panns_cnn14_32k": 32000}
+CLIP_BACKBONES = ("resnext101_3d_kinetics",)
 
 
 class ConfigError(ValueError):
@@ -97,6 +102,9 @@ def check_config(config: dict) -> None:
                               f"(known: {', '.join(list_formats())})")
         if "generator" in entry:
             _check_generated_paths(name, entry)
+        _check_audio_rate(name, {**config["extraction"], **entry.get("extraction", {})})
+        if "carve" in entry:
+            _check_carve(name, entry)
     _check_training("training", config["training"])
     for name, entry in config["datasets"].items():
         if "training" in entry:
@@ -106,6 +114,35 @@ def check_config(config: dict) -> None:
         if name not in config["datasets"]:
             raise ConfigError(f"run: dataset {name!r} is not defined under datasets "
                               f"(defined: {', '.join(sorted(config['datasets']))})")
+
+
+def audio_sample_rate(extraction: dict) -> int:
+    """The audio stage's rate for a dataset: its setting, else what its audio backbone reads."""
+    return extraction.get("audio_sample_rate") or AUDIO_RATES.get(extraction["audio_backbone"], 16000)
+
+
+def _check_audio_rate(name: str, extraction: dict) -> None:
+    backbone, rate = extraction["audio_backbone"], audio_sample_rate(extraction)
+    if backbone in AUDIO_RATES and rate != AUDIO_RATES[backbone]:
+        raise ConfigError(f"datasets.{name}: extraction.audio_sample_rate is {rate}, but audio_backbone "
+                          f"{backbone!r} reads {AUDIO_RATES[backbone]} Hz audio (leave the key unset)")
+
+
+def carve_paths(name: str) -> dict[str, str]:
+    """Where rule `carve` writes a dataset's carved train and val files."""
+    return {part: f"results/{name}/annotations/{part}.carve.json" for part in ("train", "val")}
+
+
+def _check_carve(name: str, entry: dict) -> None:
+    from mcd_core.data.formats import get_format
+
+    if get_format(entry["format"]).carve is None:
+        raise ConfigError(f"datasets.{name}.carve: format {entry['format']!r} has its own validation file; "
+                          f"drop the carve")
+    for part, path in carve_paths(name).items():
+        if entry["annotations"][part] != path:
+            raise ConfigError(f"datasets.{name}.annotations.{part} must be {path} (the carve's output), "
+                              f"got {entry['annotations'][part]!r}")
 
 
 def _check_training(where: str, section: dict) -> None:
@@ -165,10 +202,16 @@ def extra_for_variant(extra: list[str], variant: str) -> list[str]:
 def _check_generated_paths(name: str, entry: dict) -> None:
     """A generated dataset lives where the demo_data rule writes it."""
     expected = {"videos": f"resources/{name}/videos"}
-    expected.update({f"annotations.{s}": f"resources/{name}/annotations/avqa-{s}.json"
-                     for s in ("train", "val", "test")})
     actual = {"videos": entry["videos"]}
-    actual.update({f"annotations.{s}": entry["annotations"][s] for s in ("train", "val", "test")})
+    if entry["format"] == "avqa":  # the generator writes train_qa.json and val_qa.json; val is carved
+        expected.update({"annotations.test": f"resources/{name}/annotations/val_qa.json",
+                         "carve.source": f"resources/{name}/annotations/train_qa.json"})
+        actual.update({"annotations.test": entry["annotations"]["test"],
+                       "carve.source": entry.get("carve", {}).get("source")})
+    else:
+        expected.update({f"annotations.{s}": f"resources/{name}/annotations/avqa-{s}.json"
+                         for s in ("train", "val", "test")})
+        actual.update({f"annotations.{s}": entry["annotations"][s] for s in ("train", "val", "test")})
     for key, want in expected.items():
         if actual[key] != want:
             raise ConfigError(f"datasets.{name}.{key}: a generated dataset must use {want!r} "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcd_core.data.formats import get_format
-from mcd_core.common.ids import video_id_problem
+from mcd_core.common.ids import avqa_demo_video_id, video_id_problem
 from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
 from mcd_core.workflow.config import SECTIONS, ConfigError
@@ -42,6 +42,16 @@ class DatasetSettings:
     extraction: dict
     training: dict
     table: dict
+    carve: dict | None = None       # {source, val_questions, seed}: train/val carved by rule `carve`
+
+    @property
+    def read_paths(self) -> dict[str, str]:
+        """The file each split's records come from before any job: a carved split's source (its
+        carve file is a rule's output), else the split's file."""
+        if self.carve is None:
+            return dict(self.annotations)
+        return {split: (self.carve["source"] if split in ("train", "val") else path)
+                for split, path in self.annotations.items()}
 
     @property
     def feature_tag(self) -> str:
@@ -61,11 +71,14 @@ def dataset_settings(config: dict, name: str) -> DatasetSettings:
         sections[section] = merged
     return DatasetSettings(name=name, format=entry["format"], videos=entry["videos"],
                            annotations=dict(entry["annotations"]), seconds=entry["seconds"],
-                           generator=entry.get("generator"), **sections)
+                           generator=entry.get("generator"), carve=entry.get("carve"), **sections)
 
 
-def demo_video_ids(count: int) -> list[str]:
-    """Video ids of the built-in demo dataset (8 digits, like MUSIC-AVQA's real videos)."""
+def demo_video_ids(count: int, fmt: str = "music_avqa") -> list[str]:
+    """Video ids of a built-in demo dataset: 8 digits like MUSIC-AVQA's videos, or VGGSound-like
+    clip names for the AVQA-format demo."""
+    if fmt == "avqa":
+        return [avqa_demo_video_id(i) for i in range(count)]
     return [f"{i:08d}" for i in range(1, count + 1)]
 
 
@@ -98,7 +111,9 @@ def load_split(fmt: str, path: str | os.PathLike) -> AnnotationSet:
 
 
 def load_splits(ds: "DatasetSettings") -> dict[str, AnnotationSet]:
-    return {split: load_split(ds.format, ds.annotations[split]) for split in SPLITS}
+    """Each split's records; carved splits are read from their source (both: the whole file)."""
+    paths = ds.read_paths
+    return {split: load_split(ds.format, paths[split]) for split in SPLITS}
 
 
 def annotation_video_ids(paths: list[str], fmt: str = "music_avqa") -> list[str]:
@@ -108,6 +123,8 @@ def annotation_video_ids(paths: list[str], fmt: str = "music_avqa") -> list[str]
 
 def split_warnings(ds: "DatasetSettings", splits: dict[str, AnnotationSet]) -> list[str]:
     """What is legal but worth saying about a dataset's splits (question ids shared by splits)."""
+    if ds.carve is not None:  # train and val are read whole from one source here: compare it with test
+        splits = {"train": splits["train"], "test": splits["test"]}
     shared = cross_split_duplicates(splits)
     if not shared:
         return []
@@ -129,11 +146,12 @@ def check_annotations(ds: "DatasetSettings", have_results: bool = False) -> list
     """Read every record of every split of `ds` (AnnotationError naming file, record and field);
     returns warnings. A generated dataset whose files are not written yet is skipped; a missing file
     of another dataset is an error when it has results, else left to `dataset_video_ids`."""
-    present = [Path(ds.annotations[s]).is_file() for s in SPLITS]
+    paths = ds.read_paths
+    present = [Path(paths[s]).is_file() for s in SPLITS]
     if not all(present) and (ds.generator is not None or not have_results):
         return []
     if not all(present):
-        missing = [f"{split}: {ds.annotations[split]}" for split, ok in zip(SPLITS, present) if not ok]
+        missing = [f"{split}: {paths[split]}" for split, ok in zip(SPLITS, present) if not ok]
         raise DatasetNotReadyError(
             f"dataset {ds.name!r} has results, but its annotation file(s) are missing "
             f"({'; '.join(missing)}): restore them or point datasets.{ds.name}.annotations at them")
@@ -144,7 +162,10 @@ def check_dataset_ready(ds: DatasetSettings) -> None:
     """Stop early, saying what to put where, when a (non-generated) dataset is missing files."""
     if ds.generator is not None:
         return
-    missing = [f"  annotations ({split}): {path}" for split, path in ds.annotations.items()
+    paths: dict[str, list[str]] = {}  # file -> the splits read from it (a carve source serves two)
+    for split, path in ds.read_paths.items():
+        paths.setdefault(path, []).append(split)
+    missing = [f"  annotations ({', '.join(splits)}): {path}" for path, splits in paths.items()
                if not Path(path).is_file()]
     if not Path(ds.videos).is_dir():
         missing.append(f"  videos folder: {ds.videos}  (one <video_id>.mp4 per video)")
@@ -176,7 +197,7 @@ def _ids_and_missing(videos: str, annotations: tuple[str, ...],
 
 def _annotated(ds: DatasetSettings) -> tuple[tuple[str, ...], tuple[str, ...]]:
     check_dataset_ready(ds)
-    return _ids_and_missing(ds.videos, tuple(ds.annotations[s] for s in SPLITS), ds.format)
+    return _ids_and_missing(ds.videos, tuple(dict.fromkeys(ds.read_paths[s] for s in SPLITS)), ds.format)
 
 
 def missing_video_ids(ds: DatasetSettings) -> list[str]:
@@ -199,7 +220,7 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     Annotated videos without a file stop the run here, before any job, unless the dataset's
     `extraction.missing_videos` is `skip`."""
     if ds.generator is not None:
-        return demo_video_ids(ds.generator["videos"])
+        return demo_video_ids(ds.generator["videos"], ds.format)
     ids, missing = _annotated(ds)
     if missing and ds.extraction.get("missing_videos", "stop") != "skip":
         raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))

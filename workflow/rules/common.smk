@@ -40,6 +40,17 @@ wildcard_constraints:
     tag=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+",
 
 
+# Visual backbones read from 1-fps frames (rule extract_visual), not clip backbones (extract_clips).
+NOT_CLIP_BACKBONE = "".join(f"(?!{b}(?![A-Za-z0-9_]))" for b in pipeline.CLIP_BACKBONES) + "[A-Za-z0-9_]+"
+
+
+def generated_pattern(fmt):
+    """Generated datasets of format `fmt`, as a wildcard pattern (one that matches none if none)."""
+    names = [n for n in DATASETS if CONFIG["datasets"][n].get("generator") is not None
+             and CONFIG["datasets"][n]["format"] == fmt]
+    return "|".join(names) if names else "(?!)"
+
+
 def settings(dataset):
     return pipeline.dataset_settings(CONFIG, dataset)
 
@@ -256,7 +267,18 @@ def score_meta(wildcards):
     return [item for k, v in meta.items() for item in ("--meta", f"{k}={v}")]
 
 
-def table_rows(wildcards):
+def score_table(dataset):
+    """The table file a dataset's format writes: table3 (MUSIC-AVQA's Table III) or table5 (AVQA)."""
+    from mcd_core.data.formats import get_format
+
+    return get_format(settings(dataset).format).table
+
+
+def table_rows(wildcards, table="table3"):
+    if score_table(wildcards.dataset) != table:
+        raise WorkflowError(f"dataset {wildcards.dataset!r} (format {settings(wildcards.dataset).format!r}) "
+                            f"writes results/{wildcards.dataset}/{score_table(wildcards.dataset)}.csv, "
+                            f"not {table}.csv")
     video_ids(wildcards.dataset)  # the dataset is in place (videos, annotations)
     check_weights(wildcards.dataset)
     ds = settings(wildcards.dataset)
@@ -270,6 +292,13 @@ def table_rows(wildcards):
     return rows
 
 
+def paper_rows_flags(dataset):
+    from mcd_core.data.formats import get_format
+
+    rows = get_format(settings(dataset).format).paper_rows
+    return ["--paper-rows", rows] if rows else []
+
+
 def table_notes(wildcards):
     ex = settings(wildcards.dataset).extraction
     notes = [f"annotations: {annotation(wildcards.dataset, 'test')}"]
@@ -278,7 +307,7 @@ def table_notes(wildcards):
             f"backbones are randomly initialised (extraction.weights = random-init, seed {ex['seed']}):"
             " the numbers show that the pipeline learns, not pretrained accuracy"
         )
-    else:  # which row of the paper to compare with (its Table III MCD row is the Swin-V2-L model)
+    elif score_table(wildcards.dataset) == "table3":  # which paper row to compare with (Swin-V2-L's)
         from mcd_core.scoring.experiments import table3_note
 
         notes.append(table3_note(ex["visual_backbone"], ex["weights"]))

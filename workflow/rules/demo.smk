@@ -2,6 +2,8 @@
 
 
 rule demo_data:
+    wildcard_constraints:
+        dataset=generated_pattern("music_avqa"),
     output:
         videos=directory("resources/{dataset}/videos"),
         train="resources/{dataset}/annotations/avqa-train.json",
@@ -19,4 +21,27 @@ rule demo_data:
         seconds=lambda w: settings(w.dataset).seconds,
     shell:
         "mcd demo-data --out-dir {params.out_dir:q} --seed {params.seed:q}"
+        " --videos {params.videos:q} --seconds {params.seconds:q} 2> {log:q}"
+
+
+# The AVQA-format demo: train_qa.json and val_qa.json (the test split); validation is carved (rule carve).
+rule demo_avqa_data:
+    wildcard_constraints:
+        dataset=generated_pattern("avqa"),
+    output:
+        videos=directory("resources/{dataset}/videos"),
+        train="resources/{dataset}/annotations/train_qa.json",
+        test="resources/{dataset}/annotations/val_qa.json",
+        scenes="resources/{dataset}/scenes.json",
+    log:
+        "results/{dataset}/logs/demo_data.log",
+    benchmark:
+        "results/{dataset}/benchmarks/demo_data.tsv"
+    params:
+        out_dir=lambda w: f"resources/{w.dataset}",
+        seed=lambda w: settings(w.dataset).generator["seed"],
+        videos=lambda w: settings(w.dataset).generator["videos"],
+        seconds=lambda w: settings(w.dataset).seconds,
+    shell:
+        "mcd demo-data --format avqa --out-dir {params.out_dir:q} --seed {params.seed:q}"
         " --videos {params.videos:q} --seconds {params.seconds:q} 2> {log:q}"

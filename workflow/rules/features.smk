@@ -1,7 +1,11 @@
-# Backbone features per shard, then one merged Zarr store per stream and backbone.
+# Backbone features per shard, then one merged Zarr store per stream and backbone. Image backbones
+# read the 1-fps frames; clip (3D) backbones (AVQA's 3D ResNeXt-101) decode the shard's videos at
+# their native frame rate themselves (rule extract_clips; no frames are stored for them).
 
 
 rule extract_visual:
+    wildcard_constraints:
+        backbone=NOT_CLIP_BACKBONE,
     input:
         "results/{dataset}/frames/{shard}",
     output:
@@ -27,6 +31,37 @@ rule extract_visual:
         " --on-error {params.on_error:q} --workers {threads} --out {output.store:q} 2> {log:q}"
 
 
+rule extract_clips:
+    wildcard_constraints:
+        backbone="|".join(pipeline.CLIP_BACKBONES),
+    input:
+        ids="results/{dataset}/shards/{shard}.txt",
+        videos=videos_input,
+    output:
+        store=directory("results/{dataset}/features/visual/{backbone}/{shard}.zarr"),
+        failures="results/{dataset}/features/visual/{backbone}/{shard}.failures.json",
+    log:
+        "results/{dataset}/logs/visual/{backbone}/{shard}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/visual/{backbone}/{shard}.tsv"
+    params:
+        videos=lambda w: settings(w.dataset).videos,
+        seconds=lambda w: settings(w.dataset).seconds,
+        weights=lambda w: weights_flags(w.dataset),
+        weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
+        device=lambda w: extraction(w.dataset, "device"),
+        precision=lambda w: extraction(w.dataset, "precision"),
+        on_error=lambda w: extraction(w.dataset, "on_error"),
+    resources:
+        gpu=1,
+    threads: 2
+    shell:
+        "mcd extract-visual --videos {params.videos:q} --ids-file {input.ids:q} --seconds {params.seconds:q}"
+        " --backbone {wildcards.backbone:q} {params.weights:q} --device {params.device:q}"
+        " --precision {params.precision:q} --batch-size 8 --on-error {params.on_error:q}"
+        " --workers {threads} --out {output.store:q} 2> {log:q}"
+
+
 rule extract_audio:
     input:
         audio_backbone_input,
@@ -39,6 +74,7 @@ rule extract_audio:
         "results/{dataset}/benchmarks/audio_features/{backbone}/{shard}.tsv"
     params:
         source=lambda w: "--logmel" if w.backbone == "vggish" else "--audio",
+        window=lambda w: ["--per-second"] if extraction(w.dataset, "audio_per_second") else [],
         weights=lambda w: weights_flags(w.dataset),
         weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
         device=lambda w: extraction(w.dataset, "device"),
@@ -46,7 +82,7 @@ rule extract_audio:
     resources:
         gpu=1,
     shell:
-        "mcd extract-audio {params.source:q} {input:q} --backbone {wildcards.backbone:q} {params.weights:q}"
+        "mcd extract-audio {params.source:q} {input:q} --backbone {wildcards.backbone:q} {params.window:q} {params.weights:q}"
         " --device {params.device:q} --precision {params.precision:q} --out {output.store:q} 2> {log:q}"
 
 

@@ -1,4 +1,22 @@
-# Videos -> shard lists -> frames at 1 fps, and 16 kHz mono audio -> VGGish log-mel patches.
+# Videos -> shard lists -> frames at 1 fps, and mono audio (16 kHz, or 32 kHz for AVQA's PANNs) ->
+# VGGish log-mel patches. AVQA: the validation split carved from train_qa.json.
+
+
+rule carve:
+    input:
+        lambda w: settings(w.dataset).carve["source"],
+    output:
+        train="results/{dataset}/annotations/train.carve.json",
+        val="results/{dataset}/annotations/val.carve.json",
+    log:
+        "results/{dataset}/logs/carve.log",
+    params:
+        format=dataset_format,
+        val_questions=lambda w: settings(w.dataset).carve["val_questions"],
+        seed=lambda w: settings(w.dataset).carve["seed"],
+    shell:
+        "mcd carve --format {params.format:q} --source {input:q} --train-out {output.train:q}"
+        " --val-out {output.val:q} --val-questions {params.val_questions:q} --seed {params.seed:q} 2> {log:q}"
 
 
 rule shard_ids:
@@ -67,11 +85,13 @@ rule audio:
     params:
         videos=lambda w: settings(w.dataset).videos,
         seconds=lambda w: settings(w.dataset).seconds,
+        rate=lambda w: pipeline.audio_sample_rate(settings(w.dataset).extraction),
         on_error=lambda w: extraction(w.dataset, "on_error"),
     threads: 2
     shell:
         "mcd audio --videos {params.videos:q} --ids-file {input.ids:q} --seconds {params.seconds:q}"
-        " --on-error {params.on_error:q} --workers {threads} --out {output:q} 2> {log:q}"
+        " --sample-rate {params.rate:q} --on-error {params.on_error:q} --workers {threads}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule logmel:

@@ -1,4 +1,5 @@
-# Per-question-type accuracy rows (MCD, optional answer prior) and the assembled Table III.
+# Per-question-type accuracy rows (MCD, optional answer prior) and the assembled score table: the
+# dataset's format says which (Table III for music_avqa, Table V for avqa: `score_table`).
 
 
 rule score_model:
@@ -78,6 +79,30 @@ rule table3:
         "mcd table --format {params.format:q} --rows {input.rows:q} --title {params.title:q}"
         " {params.notes:q} --train {input.train:q} --val {input.val:q} --test {input.test:q}"
         " --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
+
+
+rule table5:
+    input:
+        rows=lambda w: table_rows(w, "table5"),
+        train=lambda w: annotation(w.dataset, "train"),
+        val=lambda w: annotation(w.dataset, "val"),
+        test=lambda w: annotation(w.dataset, "test"),
+    output:
+        csv="results/{dataset}/table5.csv",
+        md=report("results/{dataset}/table5.md", caption="../report/table5.rst", category="Tables"),
+    log:
+        "results/{dataset}/logs/table5.log",
+    benchmark:
+        "results/{dataset}/benchmarks/table5.tsv"
+    params:
+        notes=table_notes,
+        title=lambda w: f"Table V: {w.dataset}",
+        format=dataset_format,
+        paper_rows=lambda w: paper_rows_flags(w.dataset),
+    shell:
+        "mcd table --format {params.format:q} --rows {input.rows:q} --title {params.title:q}"
+        " {params.notes:q} {params.paper_rows:q} --train {input.train:q} --val {input.val:q}"
+        " --test {input.test:q} --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 
 # Table VIII's model card: parameters (plain and thop convention) and MACs for N = 1, 2, 3.

@@ -64,6 +64,11 @@ class DatasetFormat:
     answer_kind: str                                       # one of ANSWER_KINDS
     type_words: tuple[str, ...] = ()                       # lower-case type words for text objects
     description: str = ""
+    table: str = "table3"                                  # results/<dataset>/<table>.csv it writes
+    paper_rows: str | None = None                          # `mcd table --paper-rows` of that table
+    # Writes the two files of a validation split carved from a training file (formats without a
+    # validation file): (source, train_out, val_out, val_questions, seed) -> None; config `carve`.
+    carve: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         if self.answer_kind not in ANSWER_KINDS:

@@ -2,6 +2,8 @@
 
 - `vggish`      128-d, input: the VGGish log-mel patch of each second (stream `logmel`, [96, 64])
 - `panns_cnn14` 2048-d, input: each second's 16 kHz waveform ([16000] samples in [-1, 1])
+- `panns_cnn14_32k` 2048-d, input: 32 kHz waveforms; by default the whole clip in one pass, one
+  vector a video (AVQA's released features, `clip_level`), or each second on its own (`per_second`)
 
 `create_audio_backbone(name, weights, seed)` returns the model in eval mode, its spec and the
 weights info that goes into the feature store (file + sha256, or random init + seed).
@@ -24,9 +26,11 @@ from mcd_core.features.backbones.weights import WeightSource, WeightsError, load
 class AudioSpec:
     name: str                       # registry name, also the weight source's name
     dim: int                        # embedding width D
-    input_kind: str                 # "logmel" (VGGish patches) or "waveform" (16 kHz samples)
+    input_kind: str                 # "logmel" (VGGish patches) or "waveform" (samples at sample_rate)
     input_shape: tuple[int, ...]    # shape of one second's input
     description: str                # architecture, per-second rule, preprocessing
+    sample_rate: int = 16000        # Hz of the audio shard a waveform backbone reads
+    clip_level: bool = False        # default: one embedding of the whole clip (else one a second)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ AUDIO_BACKBONES: dict[str, AudioEntry] = {
                   "PANNs Cnn14_16k run on each 1 s window on its own; 2048-d relu(fc1) embedding; "
                   "own log-mel front end (win 512, hop 160, 64 mel 50-8000 Hz)"),
         panns.PANNS_SOURCE, panns.Cnn14_16k, panns.FRONT_END_PREFIXES),
+    "panns_cnn14_32k": AudioEntry(
+        AudioSpec("panns_cnn14_32k", panns.EMBEDDING_DIM, "waveform", (panns.FRONT_END_32K.sample_rate,),
+                  "PANNs Cnn14 (32 kHz, AVQA's release): 2048-d relu(fc1) embedding of the whole clip in "
+                  "one pass (or of each 1 s window with per_second); own log-mel front end (win 1024, "
+                  "hop 320, 64 mel 50-14000 Hz)", sample_rate=panns.FRONT_END_32K.sample_rate,
+                  clip_level=True),
+        panns.PANNS_32K_SOURCE, panns.Cnn14_32k, panns.FRONT_END_PREFIXES),
 }
 for _entry in AUDIO_BACKBONES.values():
     register_source(_entry.source)

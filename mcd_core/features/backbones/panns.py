@@ -1,4 +1,7 @@
-"""PANNs CNN14, 16 kHz variant (Kong et al. 2020, `Cnn14_16k`): waveform -> 2048-d embedding.
+"""PANNs CNN14 (Kong et al. 2020): waveform -> 2048-d embedding; the 16 kHz variant `Cnn14_16k`
+(MUSIC-AVQA, per second) and the 32 kHz `Cnn14` AVQA's released features use (`Cnn14_32k` here:
+window 1024, hop 320, 64 mel 50-14000 Hz, the whole 10 s clip in one pass: one vector a clip;
+`per_second` windows as an option). Both share every layer; only the front end differs.
 
 Front end (its own, computed here in torch): STFT window 512 (periodic Hann), hop 160, centre
 padding by reflection, power spectrum; 64 mel bands 50-8000 Hz (librosa's Slaney mel with Slaney
@@ -22,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from dataclasses import dataclass
 
 from mcd_core.features.backbones.weights import WeightSource
 
@@ -48,25 +53,51 @@ PANNS_SOURCE = WeightSource(
 )
 
 
-def slaney_mel_matrix() -> np.ndarray:
-    """(WINDOW // 2 + 1, MEL_BINS) mel weights as the release computed them (librosa defaults)."""
+@dataclass(frozen=True)
+class FrontEnd:
+    sample_rate: int
+    window: int
+    hop: int
+    fmin: float
+    fmax: float
+    mel_bins: int = MEL_BINS
+
+
+FRONT_END_16K = FrontEnd(SAMPLE_RATE, WINDOW, HOP, FMIN, FMAX)
+FRONT_END_32K = FrontEnd(32000, 1024, 320, 50.0, 14000.0)   # the official Cnn14 (avqa-facts.md)
+
+PANNS_32K_SOURCE = WeightSource(
+    name="panns_cnn14_32k",
+    filename="Cnn14_mAP=0.431.pth",
+    url="https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth?download=1",
+    note="PANNs Cnn14 (32 kHz) trained on AudioSet (Kong et al. 2020, MIT licence), as AVQA's "
+         "released audio features; key `model`, front-end tensors dropped",
+    convert=_release_state,
+)
+
+
+def slaney_mel_matrix(fe: FrontEnd = FRONT_END_16K) -> np.ndarray:
+    """(window // 2 + 1, mel_bins) mel weights as the release computed them (librosa defaults)."""
     import librosa
 
-    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=WINDOW, n_mels=MEL_BINS, fmin=FMIN, fmax=FMAX).T
+    return librosa.filters.mel(sr=fe.sample_rate, n_fft=fe.window, n_mels=fe.mel_bins,
+                               fmin=fe.fmin, fmax=fe.fmax).T
 
 
 class LogMel(nn.Module):
     """Waveform (B, S) float in [-1, 1] -> log-mel (B, 1, frames, 64) in dB."""
 
-    def __init__(self) -> None:
+    def __init__(self, fe: FrontEnd = FRONT_END_16K) -> None:
         super().__init__()
-        self.register_buffer("window", torch.hann_window(WINDOW, periodic=True), persistent=False)
-        self.register_buffer("mel", torch.from_numpy(slaney_mel_matrix()).float(), persistent=False)
+        self.fe = fe
+        self.register_buffer("window", torch.hann_window(fe.window, periodic=True), persistent=False)
+        self.register_buffer("mel", torch.from_numpy(slaney_mel_matrix(fe)).float(), persistent=False)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(wave.float(), n_fft=WINDOW, hop_length=HOP, win_length=WINDOW,
+        fe = self.fe
+        spec = torch.stft(wave.float(), n_fft=fe.window, hop_length=fe.hop, win_length=fe.window,
                           window=self.window, center=True, pad_mode="reflect", return_complex=True)
-        power = spec.abs().pow(2).transpose(1, 2)               # (B, frames, 257)
+        power = spec.abs().pow(2).transpose(1, 2)               # (B, frames, window // 2 + 1)
         mel = power @ self.mel                                  # (B, frames, 64)
         return (10.0 * torch.log10(mel.clamp(min=AMIN))).unsqueeze(1)
 
@@ -88,9 +119,9 @@ class ConvBlock(nn.Module):
 class Cnn14_16k(nn.Module):  # noqa: N801 - the release's class name
     """16 kHz waveforms (B, S) -> 2048-d embeddings (B, 2048); `fc_audioset` kept for loading."""
 
-    def __init__(self, classes: int = 527) -> None:
+    def __init__(self, classes: int = 527, front_end: FrontEnd = FRONT_END_16K) -> None:
         super().__init__()
-        self.logmel = LogMel()
+        self.logmel = LogMel(front_end)
         self.bn0 = nn.BatchNorm2d(MEL_BINS)
         widths = (1, 64, 128, 256, 512, 1024, 2048)
         for i in range(6):
@@ -106,3 +137,20 @@ class Cnn14_16k(nn.Module):  # noqa: N801 - the release's class name
         x = x.mean(dim=3)                                       # (B, 2048, frames')
         x = x.max(dim=2).values + x.mean(dim=2)                 # (B, 2048)
         return F.relu(self.fc1(x))                              # (B, 2048)
+
+
+class Cnn14_32k(Cnn14_16k):  # noqa: N801
+    """The release's 32 kHz `Cnn14`: the same layers and parameter names, its own front end."""
+
+    def __init__(self, classes: int = 527) -> None:
+        super().__init__(classes, FRONT_END_32K)
+
+
+def embed_clip(model: Cnn14_16k, wave: torch.Tensor, per_second: bool = False) -> torch.Tensor:
+    """(S,) samples of one clip at the model's rate -> (1, 2048): the whole clip in one pass (AVQA's
+    released features), or with `per_second` (T, 2048): each whole second on its own."""
+    if not per_second:
+        return model(wave[None])                                # (1, 2048)
+    rate = model.logmel.fe.sample_rate
+    seconds = max(1, wave.shape[0] // rate)
+    return model(wave[: seconds * rate].reshape(seconds, rate))  # (T, 2048)

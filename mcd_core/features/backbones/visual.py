@@ -218,3 +218,8 @@ def swinv2_large() -> nn.Module:
     import timm
 
     return timm.create_model("swinv2_large_window12to16_192to256", pretrained=False)
+
+
+# AVQA's motion network (a 3D clip network, not one of the per-frame backbones above, registered in
+# `motion.py`): imported here so that `mcd weights list/fetch` know its file.
+from mcd_core.features.backbones import motion  # noqa: E402,F401

@@ -99,6 +99,8 @@ WEIGHT_FILES: dict[str, str] = {
     "tome_vit_l16_384": "vit_large_patch16_384_augreg_in21k_ft_in1k.pth",
     "clip_text_b32": "clip_text_b32_openai.pth",
     "clip_text_l14_336": "clip_text_l14_336_openai.pth",
+    "resnext101_3d_kinetics": "resnext-101-kinetics.pth",
+    "panns_cnn14_32k": "Cnn14_mAP=0.431.pth",
 }
 
 

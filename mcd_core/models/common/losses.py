@@ -1,5 +1,6 @@
 """Losses: InfoNCE with cosine similarity and in-batch negatives (Eq. 11, 13), total loss (Eq. 14),
-and plain weighted terms a model computes itself (AVST's audio-visual match loss)."""
+and plain weighted terms a model computes itself (AVST's audio-visual match loss); for multiple
+choice the official HCRN+HAVF hinge loss as an alternative answer loss."""
 
 from __future__ import annotations
 
@@ -40,12 +41,37 @@ def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -
     return F.cross_entropy(sim, torch.arange(sim.shape[0], device=sim.device))
 
 
-def total_loss(output: ModelOutput, answers: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Eq. 14: answer cross-entropy plus each weighted contrastive term; returns every part.
+ANSWER_LOSSES = ("ce", "hinge")
 
+
+def choice_hinge(scores: torch.Tensor, answers: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
+    """Multiple-choice hinge loss: for each wrong option max(0, margin + s_wrong - s_right), summed
+    over the wrong options, averaged over the questions (rows with answer -1 are ignored)."""
+    keep = answers >= 0
+    scores, answers = scores[keep], answers[keep]                            # (B', K), (B',)
+    if not len(answers):
+        return scores.sum() * 0.0
+    right = scores.gather(1, answers[:, None])                               # (B', 1)
+    violation = F.relu(margin + scores - right)                              # (B', K)
+    wrong = torch.ones_like(violation).scatter_(1, answers[:, None], 0.0)    # 0 at the right option
+    return (violation * wrong).sum(1).mean()
+
+
+def total_loss(output: ModelOutput, answers: torch.Tensor, answer_loss: str = "ce",
+               margin: float = 1.0) -> dict[str, torch.Tensor]:
+    """Eq. 14: answer loss plus each weighted contrastive term; returns every part.
+
+    `answer_loss`: "ce" cross-entropy over the logits (over the options' scores for multiple
+    choice), "hinge" the multiple-choice hinge loss with `margin` (HCRN+HAVF's, margin 1).
     Rows with answer -1 (never seen in training) are ignored by the answer loss.
     """
-    parts = {"answer": F.cross_entropy(output.logits, answers, ignore_index=-1)}
+    if answer_loss == "ce":
+        answer = F.cross_entropy(output.logits, answers, ignore_index=-1)
+    elif answer_loss == "hinge":
+        answer = choice_hinge(output.logits, answers, margin)
+    else:
+        raise ValueError(f"answer_loss must be one of {ANSWER_LOSSES}, got {answer_loss!r}")
+    parts = {"answer": answer}
     total = parts["answer"]
     for term in output.contrast:
         parts[term.name] = info_nce(term.anchor, term.positive, term.temperature)

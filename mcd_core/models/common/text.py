@@ -28,22 +28,50 @@ class QuestionEncoder(nn.Module):
 
 
 class TextObjects(nn.Module):
-    """Sentence, type and keyword tokens -> three pooled embeddings -> concat (3E) -> linear -> D."""
+    """Sentence, type and keyword tokens -> three pooled embeddings -> concat (3E) -> linear -> D.
+    With `options`, the answer options' tokens (all options together) are a fourth (4E)."""
 
-    def __init__(self, word_embedding: nn.Embedding, n_object_words: int, d_model: int):
+    def __init__(self, word_embedding: nn.Embedding, n_object_words: int, d_model: int,
+                 options: bool = False):
         super().__init__()
         self.word_embedding = word_embedding  # shared with the question encoder
         dim = word_embedding.embedding_dim
         self.object_embedding = nn.Embedding(n_object_words, dim, padding_idx=0)
-        self.refine = nn.Linear(3 * dim, d_model)
+        self.options = options
+        self.refine = nn.Linear((4 if options else 3) * dim, d_model)
 
     @staticmethod
     def _pool(emb: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         mask = (tokens != 0).to(emb.dtype).unsqueeze(-1)                     # (B, L, 1)
         return (emb * mask).sum(1) / mask.sum(1).clamp(min=1.0)               # (B, E)
 
-    def forward(self, question: torch.Tensor, qtype: torch.Tensor, keywords: torch.Tensor) -> torch.Tensor:
+    def forward(self, question: torch.Tensor, qtype: torch.Tensor, keywords: torch.Tensor,
+                options: torch.Tensor | None = None) -> torch.Tensor:
         sentence = self._pool(self.word_embedding(question), question)       # (B, E)
         kind = self._pool(self.object_embedding(qtype), qtype)               # (B, E)
         keys = self._pool(self.object_embedding(keywords), keywords)         # (B, E)
-        return self.refine(torch.cat([sentence, kind, keys], dim=-1))        # (B, D)
+        parts = [sentence, kind, keys]
+        if self.options:
+            tokens = options.flatten(1)                                      # (B, K * L)
+            parts.append(self._pool(self.word_embedding(tokens), tokens))    # (B, E)
+        return self.refine(torch.cat(parts, dim=-1))                         # (B, D)
+
+
+class OptionEncoder(nn.Module):
+    """Answer options (B, K, L) token ids -> (B, K, D): through the question encoder's LSTM ("lstm",
+    its last state) or as the mean of the word embeddings ("mean"), then a linear layer."""
+
+    def __init__(self, question: QuestionEncoder, d_model: int, kind: str):
+        super().__init__()
+        self.question = question  # shared: options are read with the question's words
+        self.kind = kind
+        width = d_model if kind == "lstm" else question.embedding.embedding_dim
+        self.proj = nn.Linear(width, d_model)
+
+    def forward(self, options: torch.Tensor) -> torch.Tensor:
+        flat = options.flatten(0, 1)                                         # (B*K, L)
+        if self.kind == "lstm":
+            encoded = self.question(flat)[0]                                 # (B*K, D)
+        else:
+            encoded = TextObjects._pool(self.question.embedding(flat), flat)  # (B*K, E)
+        return self.proj(encoded).view(*options.shape[:2], -1)               # (B, K, D)

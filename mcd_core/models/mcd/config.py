@@ -19,11 +19,13 @@ LATE_FUSION = ("none", "concat", "add")
 LATE_STREAMS = ("av", "a", "v")
 QUESTION_PROJ = ("linear", "none")
 ACTIVATIONS = ("relu", "tanh", "gelu")
+OPTION_ENCODERS = ("lstm", "mean")
 
 
 @dataclass
 class MCDConfig(ModelConfig):
     architecture: ClassVar[str] = "mcd"
+    supports_choice: ClassVar[bool] = True
     # -- encoders -------------------------------------------------------------------------------
     d_model: int = 512              # D, the shared embedding width (paper: 512)
     word_dim: int = 512             # word-embedding width (paper: not given; = D)
@@ -64,6 +66,14 @@ class MCDConfig(ModelConfig):
     late_fusion: str = "none"       # Fig. 4 ablation: fuse f_q_hat with global deep a/v by concat/add
     late_fusion_streams: str = "av"  # Fig. 5(b): which global embeddings join: both, audio or visual only
     late_dropout: float = 0.1       # dropout of the late-fusion refinement
+    # -- multiple choice (n_options > 0, AVQA); the paper gives only "tokens of answer options form
+    #    text objects" (Sec. IV-C-2), the rest is open --------------------------------------------
+    option_encoder: str = "lstm"    # each option's tokens -> D: the question's embedding + LSTM (as the
+                                    # official HCRN+HAVF encodes options) then a D x D linear layer, or
+                                    # "mean": the mean of its word embeddings through a linear layer
+    option_objects: bool = True     # the options' tokens form a fourth text object (pooled word
+                                    # embeddings, beside sentence, type, keywords); only with
+                                    # text_objects (Table VI's "without text objects" drops them too)
     # -- semantic approximation (Eq. 11-14) --------------------------------------------------------
     proj_dim: int = 512             # width of the shared latent space of the projection heads Theta
     temperature: float = 0.07       # tau of both InfoNCE losses (not given; CLIP/MoCo's 0.07)
@@ -75,7 +85,7 @@ class MCDConfig(ModelConfig):
         for name, allowed in (("aggregator_levels", AGGREGATOR_LEVELS), ("aggregator_text_keys", TEXT_KEYS),
                               ("positional", POSITIONAL), ("late_fusion", LATE_FUSION),
                               ("late_fusion_streams", LATE_STREAMS), ("question_proj", QUESTION_PROJ),
-                              ("head_activation", ACTIVATIONS)):
+                              ("head_activation", ACTIVATIONS), ("option_encoder", OPTION_ENCODERS)):
             check_choice(self, name, allowed)
         check_positive(self, "d_model", "word_dim", "n_heads", "ffn_hidden", "proj_dim")
         if self.n_blocks < 0:

@@ -9,10 +9,10 @@ from mcd_core.models.mcd.aggregator import Aggregator
 from mcd_core.models.mcd.association import AssociationBlock, BlockSwitches
 from mcd_core.models.mcd.config import MCDConfig
 from mcd_core.models.mcd.fusion import CombinatorialEmbedding, LateFusion, LocalElementFusion
-from mcd_core.models.common.heads import AnswerHead, projection_head
+from mcd_core.models.common.heads import AnswerHead, ChoiceHead, projection_head
 from mcd_core.models.common.layers import FeatureProjection, length_mask, masked_mean
 from mcd_core.models.common.losses import ContrastTerm, ModelOutput
-from mcd_core.models.common.text import QuestionEncoder, TextObjects
+from mcd_core.models.common.text import OptionEncoder, QuestionEncoder, TextObjects
 
 
 class MCD(nn.Module):
@@ -31,13 +31,20 @@ class MCD(nn.Module):
                                                      cfg.share_block_weights)
                                     for _ in range(cfg.n_blocks))
         self.aggregator = Aggregator(d, cfg.n_heads, cfg.topk_fraction)
-        self.text_objects = (TextObjects(self.question.embedding, cfg.n_object_words, d)
+        choice = cfg.n_options > 0
+        self.text_objects = (TextObjects(self.question.embedding, cfg.n_object_words, d,
+                                         options=choice and cfg.option_objects)
                              if cfg.text_objects else None)
         self.lef = LocalElementFusion(d, cfg.lef_visual, cfg.lef_audio, cfg.lef_product, cfg.lef_dropout)
         self.combine = CombinatorialEmbedding(d)
         self.late = (LateFusion(d, cfg.late_fusion, cfg.late_dropout, cfg.late_fusion_streams)
                      if cfg.late_fusion != "none" else None)
-        self.head = AnswerHead(d, cfg.n_answers, cfg.head_dropout, cfg.head_activation)
+        if choice:  # multiple choice: a score per given option (AVQA)
+            self.options = OptionEncoder(self.question, d, cfg.option_encoder)
+            self.head = ChoiceHead(d, cfg.head_dropout, cfg.head_activation)
+        else:
+            self.options = None
+            self.head = AnswerHead(d, cfg.n_answers, cfg.head_dropout, cfg.head_activation)
         # Theta: only the heads of losses that are switched on exist (Table X removes them).
         use_q = cfg.lambda_qv > 0 or cfg.lambda_qa > 0
         self.theta_q = projection_head(d, cfg.proj_dim) if use_q else None
@@ -83,13 +90,16 @@ class MCD(nn.Module):
         clues: dict | None = {} if return_clues else None
         clue_v = self._aggregate(f_v, high_v, mask_v, f_q, words, word_mask, "visual", clues)  # f_vq hat
         clue_a = self._aggregate(f_a, high_a, mask_a, f_q, words, word_mask, "audio", clues)   # f_aq hat
-        f_t = (self.text_objects(batch["question"], batch["qtype"], batch["keywords"])
+        f_t = (self.text_objects(batch["question"], batch["qtype"], batch["keywords"], batch.get("options"))
                if self.text_objects is not None else None)                      # (B, D)
         f_g = self.lef(f_t, F_v, F_a)                                           # (B, D)
         f_q_hat = self.combine(f_g, clue_v, clue_a)                             # (B, D)
         if self.late is not None:
             f_q_hat = self.late(f_q_hat, masked_mean(high_v, mask_v), masked_mean(high_a, mask_a))
-        logits = self.head(f_q_hat)                                             # (B, n_answers)
+        if self.options is not None:
+            logits = self.head(f_q_hat, self.options(batch["options"]))         # (B, K)
+        else:
+            logits = self.head(f_q_hat)                                         # (B, n_answers)
         contrast = []
         if self.theta_q is not None:
             z_q = self.theta_q(f_q_hat)                                         # (B, P)

@@ -3,7 +3,7 @@ open choices; each a set of `MCDConfig` overrides."""
 
 from __future__ import annotations
 
-from mcd_core.models.registry import register_variants
+from mcd_core.models.registry import Variant, register_variant, register_variants
 
 _NO_TEXT = {"text_objects": False}
 _ATTN_OFF = {"self_attn_audio": False, "self_attn_visual": False,
@@ -68,3 +68,7 @@ MCD_VARIANTS = {
 }
 
 register_variants("mcd", MCD_VARIANTS)
+# Multiple choice (AVQA): the official HCRN+HAVF answer loss instead of cross-entropy (a training
+# default: `mcd train --set answer_loss=hinge` gives the same run from any variant).
+register_variant(Variant("mcd_hinge", "mcd", {}, {"answer_loss": "hinge"},
+                         "AVQA: MCD with the multiple-choice hinge loss (margin 1) of HCRN+HAVF"))
