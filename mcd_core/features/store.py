@@ -57,7 +57,10 @@ class StoreMeta:
 
     @property
     def steps(self) -> int:
-        """S, the rows of one video: `seconds * fps` (T for per-second streams)."""
+        """S, the rows of one video: `seconds * fps` (T for per-second streams). fps 0 marks rows
+        that are not time steps (a per-question text store's tokens): then S = `seconds`."""
+        if self.fps == 0:
+            return self.seconds
         return max(1, round(self.seconds * self.fps))
 
     def to_attrs(self) -> dict[str, Any]:
