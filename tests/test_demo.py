@@ -44,7 +44,7 @@ def all_records(out: Path) -> list[dict]:
 
 def test_records_have_music_avqa_format(default_run):
     records = all_records(default_run)
-    assert 1100 <= len(records) <= 1300
+    assert 3000 <= len(records) <= 3400  # 150 videos, up to 24 questions each (one per template)
     for r in records:
         assert list(r) == KEYS
         assert re.fullmatch(r"\d{8}", r["video_id"])
@@ -161,10 +161,22 @@ def test_same_seed_gives_byte_identical_files(tmp_path, default_run):
 @pytest.mark.parametrize("kwargs, words", [
     ({"videos": 9}, "--videos"), ({"seconds": 1}, "--seconds"), ({"width": 321}, "even"),
     ({"sample_rate": 12345}, "12345"), ({"fps": 0}, "--fps"),
+    ({"questions_per_video": 0}, "--questions-per-video"),
 ])
 def test_bad_arguments_are_refused(kwargs, words):
     with pytest.raises(DemoDataError, match=words):
         build_dataset(DemoConfig(**kwargs))
+
+
+def test_questions_per_video_caps_each_video_and_never_repeats_a_template(default_run):
+    few = build_dataset(DemoConfig(questions_per_video=5))
+    per_video = Counter(r["video_id"] for records in few.annotations.values() for r in records)
+    assert set(per_video.values()) == {5}
+    by_video = defaultdict(list)
+    for r in all_records(default_run):
+        by_video[r["video_id"]].append(r["question_content"])
+    assert max(len(t) for t in by_video.values()) == 24
+    assert all(len(set(t)) == len(t) for t in by_video.values())
 
 
 def test_cli_reports_bad_arguments_in_one_line(tmp_path, capsys):

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     parser.add_argument("--height", type=int, default=240, help="frame height (even)")
     parser.add_argument("--fps", type=int, default=12, help="frames per second")
     parser.add_argument("--sample-rate", type=int, default=22050, help="audio sample rate (Hz)")
+    parser.add_argument("--questions-per-video", type=int, default=24,
+                        help="questions asked about each video (at most one per template)")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="videos encoded at once (one ffmpeg process each)")
     parser.add_argument("--format", choices=("music_avqa", "avqa"), default="music_avqa",
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from mcd_core.demo.dataset import DemoConfig, write_dataset
 
     config = DemoConfig(seed=args.seed, videos=args.videos, seconds=args.seconds, width=args.width,
-                        height=args.height, fps=args.fps, sample_rate=args.sample_rate)
+                        height=args.height, fps=args.fps, sample_rate=args.sample_rate,
+                        questions_per_video=args.questions_per_video)
     if args.format == "avqa":
         from mcd_core.demo.avqa import write_avqa_dataset
 

@@ -24,7 +24,6 @@ from mcd_core.demo.scene import INSTRUMENTS, Scene, draw_scene
 
 SPLITS = ("train", "val", "test")
 SPLIT_SHARES = {"val": 0.15, "test": 0.15}  # the rest is train
-QUESTIONS_PER_VIDEO = 8
 AAC_SAMPLE_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
 # Child-seed streams of the root seed.
 SCENE_STREAM, SPLIT_STREAM, QUESTION_STREAM = 0, 1, 2
@@ -43,6 +42,7 @@ class DemoConfig:
     height: int = 240
     fps: int = 12
     sample_rate: int = 22050
+    questions_per_video: int = 24
 
     def validate(self) -> None:
         checks = [
@@ -56,6 +56,8 @@ class DemoConfig:
             (self.width % 2 == 0 and self.height % 2 == 0,
              f"--width and --height must be even (H.264 4:2:0), got {self.width}x{self.height}"),
             (1 <= self.fps <= 60, f"--fps must be in 1..60, got {self.fps}"),
+            (1 <= self.questions_per_video <= 64,
+             f"--questions-per-video must be in 1..64, got {self.questions_per_video}"),
             (self.sample_rate in AAC_SAMPLE_RATES,
              f"--sample-rate must be one of {AAC_SAMPLE_RATES}, got {self.sample_rate}"),
         ]
@@ -118,7 +120,7 @@ def build_dataset(config: DemoConfig) -> DemoDataset:
     annotations: dict[str, list[dict]] = {split: [] for split in SPLITS}
     question_id = 0
     for scene in scenes:
-        for question in picker.pick(scene, QUESTIONS_PER_VIDEO):
+        for question in picker.pick(scene, config.questions_per_video):
             question_id += 1  # ids are unique across splits
             record = annotation_record(scene.video_id, question_id, question)
             annotations[split_of[scene.video_id]].append(record)

@@ -311,6 +311,9 @@ def table_notes(wildcards):
         from mcd_core.scoring.experiments import table3_note
 
         notes.append(table3_note(ex["visual_backbone"], ex["weights"]))
+    extra = settings(wildcards.dataset).training["extra"]
+    if extra:  # e.g. the demo's smaller MCD: every row of this table was trained with them
+        notes.append(f"training.extra overrides for this dataset's runs: {', '.join(extra)}")
     missing = missing_videos(wildcards.dataset)
     if missing:
         notes.append(

@@ -89,6 +89,21 @@ def load_state_strict(model: nn.Module, state: dict[str, Any], name: str,
     model.load_state_dict(state, strict=True)
 
 
+def he_init(model: nn.Module) -> None:
+    """Random-init audio nets get He initialisation (normal, fan-in, ReLU gain; zero bias).
+
+    PyTorch's default init shrinks the activations' variance severalfold per ReLU layer, and an
+    eval-mode BatchNorm with fresh statistics does not restore it: a default random VGGish or
+    PANNs gives embeddings whose spread across clips is ~1e-4 of their size, invisible to a
+    downstream linear layer (the demo's audio questions stayed at the prior). He init keeps the
+    scale through the conv stack, so random features stay informative."""
+    for layer in model.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
 def create_audio_backbone(name: str, weights: str = "pretrained", seed: int = 0,
                           weights_dir: str | os.PathLike | None = None, pca: bool = False,
                           ) -> tuple[nn.Module, AudioSpec, dict[str, Any]]:
@@ -99,6 +114,9 @@ def create_audio_backbone(name: str, weights: str = "pretrained", seed: int = 0,
     model = entry.build()
     if state is not None:
         load_state_strict(model, state, name, entry.ignored_keys)
+    else:
+        he_init(model)
+        info = {**info, "init": "he_normal"}
     if pca:
         if name != "vggish":
             raise WeightsError(f"PCA post-processing exists for vggish only, not {name!r}")
