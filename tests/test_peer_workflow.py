@@ -1,7 +1,7 @@
 """The peers in the workflow: naming avst, pstp_net and tspm in training.variants plans the feature
 stores each needs, passes them as `--input KEY=PATH`, puts their rows in table3 (on their own
-backbones) and beside MCD in table4; the plan stays torch-free. The peers' models come from another
-branch: tests/plugins/toy_peers.py stands in with the contract's inputs (the real ones win when present)."""
+backbones) and beside MCD in table4; the plan stays torch-free. These are the registered architectures (mcd_core/models/{avst,pstp_net,tspm}),
+read from this checkout."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ from pathlib import Path
 
 from test_workflow import REPO, planned_jobs, real_dataset, write_config
 
-TESTS = Path(__file__).resolve().parent
-
-
-def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False) -> subprocess.CompletedProcess:
+def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False,
+         training: dict | None = None) -> subprocess.CompletedProcess:
     config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
     config["run"] = ["real"]
-    config["datasets"]["real"]["training"] = {"variants": variants, "seeds": [0, 1]}
+    config["datasets"]["real"]["training"] = {"variants": variants, "seeds": [0, 1], **(training or {})}
     write_config(tmp_path, config)
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text("import plugins.toy_peers  # noqa: F401\n")
-    paths = [str(site), str(TESTS), str(REPO)]
+    paths = [str(REPO)]
     if no_torch:
         fake = tmp_path / "notorch" / "torch"
         fake.mkdir(parents=True)
@@ -97,10 +92,7 @@ def test_pretrained_peers_need_their_weights_files_before_any_job(tmp_path):
     config["weights_dir"] = str(tmp_path / "weights")
     config["datasets"]["real"]["training"] = {"variants": ["tspm"]}
     write_config(tmp_path, config)
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text("import plugins.toy_peers  # noqa: F401\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(TESTS), str(REPO)])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(tmp_path / "config.yaml"), "-n", "results/real/table3.csv"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
