@@ -1,7 +1,7 @@
 """The peers in the workflow: naming avst, pstp_net and tspm in training.variants plans the feature
 stores each needs, passes them as `--input KEY=PATH`, puts their rows in table3 (on their own
-backbones) and beside MCD in table4; the plan stays torch-free. The peers' models come from another
-branch: tests/plugins/toy_peers.py stands in with the contract's inputs (the real ones win when present)."""
+backbones) and beside MCD in table4; the plan stays torch-free. These are the registered architectures (mcd_core/models/{avst,pstp_net,tspm}),
+read from this checkout."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ from pathlib import Path
 
 from test_workflow import REPO, planned_jobs, real_dataset, write_config
 
-TESTS = Path(__file__).resolve().parent
-
-
-def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False) -> subprocess.CompletedProcess:
+def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False,
+         training: dict | None = None) -> subprocess.CompletedProcess:
     config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
     config["run"] = ["real"]
-    config["datasets"]["real"]["training"] = {"variants": variants, "seeds": [0, 1]}
+    config["datasets"]["real"]["training"] = {"variants": variants, "seeds": [0, 1], **(training or {})}
     write_config(tmp_path, config)
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text("import plugins.toy_peers  # noqa: F401\n")
-    paths = [str(site), str(TESTS), str(REPO)]
+    paths = [str(REPO)]
     if no_torch:
         fake = tmp_path / "notorch" / "torch"
         fake.mkdir(parents=True)
@@ -97,10 +92,7 @@ def test_pretrained_peers_need_their_weights_files_before_any_job(tmp_path):
     config["weights_dir"] = str(tmp_path / "weights")
     config["datasets"]["real"]["training"] = {"variants": ["tspm"]}
     write_config(tmp_path, config)
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text("import plugins.toy_peers  # noqa: F401\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(TESTS), str(REPO)])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(tmp_path / "config.yaml"), "-n", "results/real/table3.csv"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
@@ -108,3 +100,37 @@ def test_pretrained_peers_need_their_weights_files_before_any_job(tmp_path):
     assert proc.returncode != 0 and "Job stats" not in out
     for name in ("clip_vit_l14_336", "tome_vit_l16_384", "clip_text_l14_336", "vggish"):
         assert f"  {name}: " in out
+
+
+def test_music_avqa_plans_every_feature_store_the_peers_read(tmp_path):
+    """music_avqa as shipped (Swin-V2-L for MCD, pretrained weights) with the peers named in
+    training.variants: the dry run plans, for the registered architectures, each peer's own visual
+    store and every store it declares, and their runs read them."""
+    from test_paper_workflow import music_avqa_config
+    from test_workflow import snakemake
+    from mcd_core.models import ARCHITECTURES
+
+    config = music_avqa_config(tmp_path, seeds=(0,))
+    config["datasets"]["music_avqa"]["training"] = {"variants": ["mcd", "avst", "pstp_net", "tspm"]}
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "-n", "-p", "results/music_avqa/table3.csv", "results/music_avqa/table4.csv")
+    out = proc.stdout + proc.stderr
+    features = "results/music_avqa/features"
+    for shard_store in ("visual/swinv2_large", "visual/resnet18", "visual/clip_vit_l14_336",
+                        "visual_patch/clip_vit_b32", "visual_map/resnet18_14x14", "tome/tome_vit_l16_384"):
+        assert f"{features}/{shard_store}/shard_00000.zarr" in out, shard_store
+    runs: dict[str, list[str]] = {}
+    for line in shell_lines(proc, "train"):
+        runs.setdefault(line.split("--variant ")[1].split()[0], []).append(line)
+    assert {v: len(lines) for v, lines in runs.items()} == {"mcd": 3, "avst": 1, "pstp_net": 1, "tspm": 1}
+    train = {v: lines[0] for v, lines in runs.items() if v != "mcd"}   # Table IV: MCD on 3 backbones
+    for peer in ("avst", "pstp_net", "tspm"):
+        for item in ARCHITECTURES[peer].inputs:
+            store = f"{features}/{item.stream}/{item.backbone}.zarr"
+            assert f"--input {item.key}={store}" in train[peer]
+            if item.per == "question":  # one per-question store over every split, made by extract-text
+                assert f"--out {item.stream}={store}" in out
+    assert f"--visual {features}/visual_patch/clip_vit_b32.zarr" in train["pstp_net"]
+    assert f"--visual {features}/visual/clip_vit_l14_336.zarr" in train["tspm"]
+    assert any("--out-dir results/music_avqa/runs/swinv2_large-vggish/mcd/seed0" in line for line in runs["mcd"])
+    assert planned_jobs(proc)["extract_text"] == 4

@@ -103,6 +103,23 @@ def test_model_card_counts_match_the_released_code():
     assert "18.48" in rows["avst"].note
 
 
+def test_docs_model_card_table_is_the_measured_one():
+    """docs/peers.md shows what `mcd modelcard --peers` measures (plain, thop, released, paper, MACs)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs/peers.md").read_text().split("## Model card", 1)[1]
+    shown = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] in ("avst", "pstp_net", "tspm"):
+            shown[cells[0]] = cells[1:]
+    assert set(shown) == {"avst", "pstp_net", "tspm"}
+    for row in peer_card():
+        want = [f"{row.params_plain_m:.3f}", f"{row.params_thop_m:.3f}", f"{row.released_thop_m:.3f}",
+                f"{row.paper_params_m:g}", f"{row.macs_g:.3f}", f"{row.paper_flops_g:g}"]
+        assert shown[row.variant] == want, row.variant
+
+
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("peers")

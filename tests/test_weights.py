@@ -136,7 +136,9 @@ def test_weights_list_covers_every_registered_backbone(tmp_path):
     assert {"resnet18", "resnext101_32x8d", "clip_vit_b32", "clip_vit_l14_336", "swinv2_large",
             "vggish", "vggish_pca", "panns_cnn14", "panns_cnn14_32k", "resnext101_3d_kinetics",
             # the peers' features (issue 12): token backbones and CLIP text towers
-            "resnet18_14x14", "tome_vit_l16_384", "clip_text_b32", "clip_text_l14_336"} == listed
+            "resnet18_14x14", "tome_vit_l16_384", "clip_text_b32", "clip_text_l14_336",
+            # the small ToMe backbone for demos and quick runs (training.peer_backbones)
+            "tome_vit_s16_224"} == listed
 
 
 def test_file_fingerprint_changes_with_a_new_weights_file(tmp_path):

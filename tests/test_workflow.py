@@ -369,7 +369,12 @@ def test_planning_imports_no_torch(tmp_path):
     config["datasets"]["real"]["extraction"]["weights"] = "pretrained"
     config["weights_dir"] = str(weights)
     write_config(tmp_path, config)
-    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "notorch")}
+    # the fake torch first, then this checkout (not whichever mcd_core the environment installed)
+    env = {**__import__("os").environ,
+           "PYTHONPATH": __import__("os").pathsep.join([str(tmp_path / "notorch"), str(REPO)])}
+    where = subprocess.run([sys.executable, "-c", "import mcd_core; print(mcd_core.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert Path(where.stdout.strip()).resolve().is_relative_to(REPO), where.stdout + where.stderr
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(tmp_path / "config.yaml"), "-n", "results/real/table3.csv", "results/demo/table3.csv"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)

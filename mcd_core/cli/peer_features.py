@@ -9,13 +9,14 @@ from pathlib import Path
 
 from mcd_core.cli.annotations import add_format_argument
 from mcd_core.cli.errors import UserError
+from mcd_core.features.backbones.streams import STREAM_BACKBONES, TEXT_STREAM_NAMES, token_streams
 
 log = logging.getLogger(__name__)
 
-# Kept literal so that `mcd --help` does not import torch (tests keep them equal to the registries).
-TOKEN_BACKBONES = ("resnet18_14x14", "tome_vit_l16_384")
-TEXT_BACKBONES = ("clip_text_b32", "clip_text_l14_336")
-TEXT_STREAMS = ("text_sentence", "text_words", "prompt_sentence")
+# From the torch-free table, so that `mcd --help` does not import torch (tests keep it equal to the registries).
+TOKEN_BACKBONES = tuple(sorted(token_streams()))
+TEXT_BACKBONES = STREAM_BACKBONES["text_sentence"]
+TEXT_STREAMS = TEXT_STREAM_NAMES
 
 
 def run_extract_tokens(args: argparse.Namespace) -> int:

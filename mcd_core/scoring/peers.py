@@ -2,11 +2,24 @@
 method label, the visual backbone its runs use, and the feature stores a run reads beyond `--audio`
 and `--visual` (its architecture's declared `inputs`). Torch-free: the Snakefile reads it at parse
 time to plan each run's extraction jobs and `--input KEY=PATH` flags.
+
+A dataset may swap the backbones a peer's runs read (`training.peer_backbones`, keyed by
+architecture: `visual` and the declared input keys). The run tag then names them all, so that a
+run folder says what it was trained on and a swap is a new run, not a rewrite of the old one:
+
+- declared backbones: `<visual>-<audio>` (e.g. `clip_vit_l14_336-vggish`);
+- any input swapped: `<visual>-<audio>+<b1>+...+<bn>`, the backbones of every declared input in
+  declaration order (e.g. `clip_vit_b32-vggish+tome_vit_s16_224+clip_text_b32+clip_text_b32`).
+
+The rules read a run's stores back from its tag (`split_tag`, `input_stores`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
+
+from mcd_core.features.backbones.streams import TEXT_STREAM_NAMES, token_streams
 
 
 @dataclass(frozen=True)
@@ -23,10 +36,16 @@ PEERS: dict[str, Peer] = {
     "tspm": Peer("TSPM", "clip_vit_l14_336"),
 }
 
-# Token stores and the stream each token backbone writes (features/backbones/tokens.py; the test
-# suite keeps the two equal), and the per-question text streams (data/text_stores.py).
-TOKEN_STREAMS = {"resnet18_14x14": "visual_map", "tome_vit_l16_384": "tome"}
-TEXT_STREAMS = ("text_sentence", "text_words", "prompt_sentence")
+# Token stores and the stream each token backbone writes (features/backbones/streams.py, kept equal
+# to the token registry by the tests), and the per-question text streams (data/text_stores.py).
+TOKEN_STREAMS = token_streams()
+TEXT_STREAMS = TEXT_STREAM_NAMES
+
+Swaps = Mapping[str, Mapping[str, str]]  # training.peer_backbones: {architecture: {visual|KEY: backbone}}
+
+
+class TagError(ValueError):
+    """A run tag that does not fit its variant's declared inputs."""
 
 
 def _architecture(variant: str):
@@ -48,10 +67,48 @@ def method_label(variant: str) -> str:
     return name if variant == default else f"{name}[{variant}]"
 
 
-def run_visual(variant: str, configured: str) -> str:
-    """The visual backbone of `variant`'s runs: a peer's own, else the dataset's configured one."""
+def _swaps_for(variant: str, swaps: Swaps | None) -> Mapping[str, str]:
+    return (swaps or {}).get(_architecture(variant).name, {})
+
+
+def run_visual(variant: str, configured: str, swaps: Swaps | None = None) -> str:
+    """The visual backbone of `variant`'s runs: the dataset's swap for its architecture, else a
+    peer's own, else the dataset's configured one."""
+    own = _swaps_for(variant, swaps).get("visual")
+    if own:
+        return own
     peer = peer_of(variant)
     return peer.visual if peer else configured
+
+
+def input_backbones_of(variant: str, swaps: Swaps | None = None) -> dict[str, str]:
+    """KEY -> backbone of every store the variant's architecture declares, swaps applied."""
+    own = _swaps_for(variant, swaps)
+    return {i.key: own.get(i.key, i.backbone) for i in _architecture(variant).inputs}
+
+
+def run_tag(variant: str, visual: str, audio: str, swaps: Swaps | None = None) -> str:
+    """The tag of `variant`'s runs on a dataset whose configured backbones are `visual`, `audio`."""
+    tag = f"{run_visual(variant, visual, swaps)}-{audio}"
+    chosen = input_backbones_of(variant, swaps)
+    if chosen != input_backbones_of(variant):
+        tag += "".join(f"+{b}" for b in chosen.values())
+    return tag
+
+
+def split_tag(variant: str, tag: str) -> tuple[str, str, dict[str, str]]:
+    """(visual, audio, KEY -> backbone of each declared input) of a run tag."""
+    base, *named = tag.split("+")
+    visual, sep, audio = base.partition("-")
+    if not sep or not visual or not audio or "-" in audio:
+        raise TagError(f"run tag {tag!r}: expected <visual>-<audio>[+<input backbone>...]")
+    declared = input_backbones_of(variant)
+    if not named:
+        return visual, audio, declared
+    if len(named) != len(declared):
+        raise TagError(f"run tag {tag!r}: {variant!r} declares {len(declared)} input(s) "
+                       f"({', '.join(declared) or 'none'}), the tag names {len(named)}")
+    return visual, audio, dict(zip(declared, named))
 
 
 def visual_store(dataset: str, variant: str, visual: str) -> str:
@@ -61,18 +118,25 @@ def visual_store(dataset: str, variant: str, visual: str) -> str:
     return f"results/{dataset}/features/{stream}/{visual}.zarr"
 
 
-def input_stores(dataset: str, variant: str) -> dict[str, str]:
-    """`--input` KEY -> store path of every store the variant's architecture declares."""
-    return {i.key: f"results/{dataset}/features/{i.stream}/{i.backbone}.zarr"
+def input_stores(dataset: str, variant: str, tag: str | None = None) -> dict[str, str]:
+    """`--input` KEY -> store path of every store the variant's architecture declares, with the
+    backbones its run tag names (the declared ones without a tag)."""
+    chosen = split_tag(variant, tag)[2] if tag else input_backbones_of(variant)
+    return {i.key: f"results/{dataset}/features/{i.stream}/{chosen[i.key]}.zarr"
             for i in _architecture(variant).inputs}
 
 
-def video_input_stores(dataset: str, variant: str) -> list[str]:
+def video_input_stores(dataset: str, variant: str, tag: str | None = None) -> list[str]:
     """The declared stores keyed by video id (their failure lists say which videos they lost)."""
-    return [f"results/{dataset}/features/{i.stream}/{i.backbone}.zarr"
-            for i in _architecture(variant).inputs if i.per == "video"]
+    paths = input_stores(dataset, variant, tag)
+    return [paths[i.key] for i in _architecture(variant).inputs if i.per == "video"]
 
 
-def input_backbones(variant: str) -> list[str]:
-    """Backbones (weight sources) of the stores the variant declares."""
-    return sorted({i.backbone for i in _architecture(variant).inputs})
+def input_backbones(variant: str, swaps: Swaps | None = None) -> list[str]:
+    """Backbones (weight sources) of the stores the variant reads beyond --audio/--visual."""
+    return sorted(set(input_backbones_of(variant, swaps).values()))
+
+
+def inputs_label(variant: str, tag: str) -> str:
+    """The table's `inputs` column of a run: `KEY=backbone` of each declared input ('' for none)."""
+    return " ".join(f"{k}={b}" for k, b in split_tag(variant, tag)[2].items())

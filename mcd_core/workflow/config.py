@@ -165,6 +165,7 @@ def _check_training(where: str, section: dict) -> None:
         if name not in train_fields() and not owners:
             raise ConfigError(f"{where}.extra: unknown field {name!r} (not a TrainConfig field, nor a "
                               f"model field of the variants {variants})")
+    _check_peer_backbones(f"{where}.peer_backbones", section.get("peer_backbones", {}))
     try:
         for variant in variants:
             model, training = split_overrides(extra_for_variant(section.get("extra", []), variant), variant)
@@ -172,6 +173,32 @@ def _check_training(where: str, section: dict) -> None:
             resolve_train_config(variant, {k: section.get(k) for k in RECIPE_KEYS}, training)
     except ModelConfigError as exc:
         raise ConfigError(f"{where}.extra: {exc}") from None
+
+
+def _check_peer_backbones(where: str, swaps: dict) -> None:
+    """`training.peer_backbones`: each architecture reads extra stores, each key is `visual` or one
+    of its declared inputs, and each backbone writes the stream that key reads."""
+    from mcd_core.features.backbones.streams import backbones_for
+    from mcd_core.models import ConfigError as ModelConfigError
+    from mcd_core.models import get_architecture
+
+    for name, keys in swaps.items():
+        try:
+            arch = get_architecture(name)
+        except ModelConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if not arch.inputs:
+            raise ConfigError(f"{where}.{name}: architecture {name!r} reads no extra stores; its visual "
+                              f"backbone is extraction.visual_backbone")
+        patches = getattr(arch.config_cls(), "needs_patches", False)
+        streams = {"visual": "visual_patch" if patches else "visual", **{i.key: i.stream for i in arch.inputs}}
+        for key, backbone in keys.items():
+            if key not in streams:
+                raise ConfigError(f"{where}.{name}: unknown key {key!r} (choose from {', '.join(streams)})")
+            allowed = backbones_for(streams[key])
+            if backbone not in allowed:
+                raise ConfigError(f"{where}.{name}.{key}: {backbone!r} writes no {streams[key]!r} store "
+                                  f"(choose from {', '.join(allowed)})")
 
 
 def weights_dir(config: dict) -> str:

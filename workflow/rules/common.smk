@@ -37,7 +37,7 @@ wildcard_constraints:
     variant=r"[A-Za-z0-9_]+",
     stream="visual|visual_patch|audio|visual_map|tome|text_sentence|text_words|prompt_sentence",
     backbone=r"[A-Za-z0-9_]+",
-    tag=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+",
+    tag=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*",
 
 
 # Visual backbones read from 1-fps frames (rule extract_visual), not clip backbones (extract_clips).
@@ -135,14 +135,21 @@ def weights_fingerprint(wildcards):
     return file_fingerprint(wildcards.backbone, WEIGHTS_DIR)
 
 
+def peer_backbones(dataset):
+    """The dataset's `training.peer_backbones`: per architecture, the backbones replacing its own."""
+    return settings(dataset).training["peer_backbones"]
+
+
 def dataset_backbones(dataset):
     """Every backbone whose weights a dataset's runs read: the configured pair, and for each variant
-    of training.variants its own visual backbone (a peer's) and the backbones of its declared inputs."""
+    of training.variants its own visual backbone (a peer's) and the backbones of its declared inputs
+    (with the dataset's `peer_backbones` swaps)."""
     ds = settings(dataset)
     names = {ds.extraction["visual_backbone"], ds.extraction["audio_backbone"]}
+    swaps = peer_backbones(dataset)
     for variant in ds.training["variants"]:
-        names.add(peers.run_visual(variant, ds.extraction["visual_backbone"]))
-        names.update(peers.input_backbones(variant))
+        names.add(peers.run_visual(variant, ds.extraction["visual_backbone"], swaps))
+        names.update(peers.input_backbones(variant, swaps))
     return sorted(names)
 
 
@@ -174,9 +181,18 @@ def method_name(variant, seed, seeds):
 
 
 def run_tag(dataset, variant):
-    """`<visual>-<audio>` of a variant's runs: a peer runs on its own visual backbone."""
-    visual = peers.run_visual(variant, extraction(dataset, "visual_backbone"))
-    return f"{visual}-{extraction(dataset, 'audio_backbone')}"
+    """`<visual>-<audio>[+<input backbone>...]` of a variant's runs: a peer runs on its own visual
+    backbone, and a dataset's `peer_backbones` swaps are named in the tag (scoring/peers.py)."""
+    return peers.run_tag(variant, extraction(dataset, "visual_backbone"), extraction(dataset, "audio_backbone"),
+                         peer_backbones(dataset))
+
+
+def tag_parts(wildcards):
+    """(visual, audio, {KEY: backbone}) of a run's tag; a tag that does not fit the variant stops."""
+    try:
+        return peers.split_tag(wildcards.variant, wildcards.tag)
+    except peers.TagError as exc:
+        raise WorkflowError(str(exc)) from None
 
 # --- used by features.smk ---
 def token_frames_input(wildcards):
@@ -198,7 +214,7 @@ def audio_backbone_input(wildcards):
 def run_inputs(wildcards):
     """Annotations, vocabulary, the run's audio and visual stores (a peer may read the patch store)
     and one `input_<KEY>` per store its architecture declares (`Architecture.inputs`)."""
-    visual, audio = wildcards.tag.split("-")
+    visual, audio, _ = tag_parts(wildcards)
     ds = wildcards.dataset
     files = {
         "train": annotation(ds, "train"),
@@ -208,13 +224,16 @@ def run_inputs(wildcards):
         "audio": f"results/{ds}/features/audio/{audio}.zarr",
         "visual": peers.visual_store(ds, wildcards.variant, visual),
     }
-    files.update({f"input_{key}": path for key, path in peers.input_stores(ds, wildcards.variant).items()})
+    tag_parts(wildcards)
+    stores = peers.input_stores(ds, wildcards.variant, wildcards.tag)
+    files.update({f"input_{key}": path for key, path in stores.items()})
     return files
 
 
 def input_flags(wildcards):
     """`--input KEY=PATH` for each declared input of the variant's architecture, as a list."""
-    stores = peers.input_stores(wildcards.dataset, wildcards.variant)
+    tag_parts(wildcards)
+    stores = peers.input_stores(wildcards.dataset, wildcards.variant, wildcards.tag)
     return [item for key, path in stores.items() for item in ("--input", f"{key}={path}")]
 
 
@@ -248,9 +267,9 @@ def run_failure_manifests(wildcards):
     """The failure lists of every per-video store a run read: its audio and visual stores and the
     per-video stores its architecture declares (a video lost by any of them is left out of scoring)."""
     ds, variant = wildcards.dataset, wildcards.variant
-    visual, audio = wildcards.tag.split("-")
+    visual, audio, _ = tag_parts(wildcards)
     stores = [f"results/{ds}/features/audio/{audio}.zarr", peers.visual_store(ds, variant, visual),
-              *peers.video_input_stores(ds, variant)]
+              *peers.video_input_stores(ds, variant, wildcards.tag)]
     lists = [path.replace(".zarr", ".failures.json") for path in stores]
     if video_ids(ds) and missing_videos(ds):
         lists.append(f"results/{ds}/missing_videos.failures.json")
@@ -261,9 +280,12 @@ def score_meta(wildcards):
     """Extra table columns: what produced this row (backbones and weights only for models)."""
     meta = {"annotations": annotation(wildcards.dataset, "test")}
     if "tag" in wildcards.keys():  # the run's own backbones (Table IV trains on several)
-        visual, audio = wildcards.tag.split("-")
+        visual, audio, _ = tag_parts(wildcards)
         meta.update(visual_backbone=visual, audio_backbone=audio,
                     weights=weights_label(wildcards.dataset), seed=wildcards.seed)
+        inputs = peers.inputs_label(wildcards.variant, wildcards.tag)
+        if inputs:  # the extra stores' backbones (a peer's, or the dataset's peer_backbones swaps)
+            meta["inputs"] = inputs
     return [item for k, v in meta.items() for item in ("--meta", f"{k}={v}")]
 
 

@@ -5,6 +5,9 @@ peers' spatial inputs), each with its own preprocessing, frame choice and weight
   frame gives a 14x14x512 map, stored row-major as P = 196 tokens; every second; float16.
 - `tome_vit_l16_384` (stream `tome`): TSPM's token-merged ViT-L/16 at 384 px, 14 tokens of 1024
   per frame (`tome.py`); 10 frames evenly spaced over the sorted seconds.
+- `tome_vit_s16_224` (stream `tome`): the same merging on timm's ViT-S/16 at 224 px (r = 17 in 11 of
+  12 blocks: 197 -> 14 tokens of 384), about 30 times cheaper per frame: a small ToMe backbone for
+  demos and quick runs (`training.peer_backbones`), not TSPM's.
 
 `create_token_backbone(name)` returns `(model, preprocess, spec)`; the model maps images
 [B, 3, S, S] to {spec.stream: [B, P, D]} and carries `weights_info` like the visual backbones.
@@ -119,11 +122,11 @@ class ResNetMap(nn.Module):
 
 
 class ToMeTokens(nn.Module):
-    """timm ViT-L/16-384 with TSPM's merge schedule: {"tome": (B, 14, 1024)}."""
+    """A timm ViT with a merge schedule (default TSPM's, for ViT-L/16-384): {"tome": (B, 14, D)}."""
 
-    def __init__(self, vit: nn.Module, stream: str = "tome"):
+    def __init__(self, vit: nn.Module, schedule: list[int] | None = None, stream: str = "tome"):
         super().__init__()
-        self.tome = ToMeViT(vit, tsp_schedule(len(vit.blocks)))
+        self.tome = ToMeViT(vit, tsp_schedule(len(vit.blocks)) if schedule is None else schedule)
         self.stream = stream
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -158,3 +161,23 @@ def tome_vit_l16_384() -> nn.Module:
     import timm
 
     return timm.create_model("vit_large_patch16_384", pretrained=False)
+
+
+# 197 tokens; r = 17 in blocks 1-10 leaves 27, block 11's cap ((27 - 1) // 2 = 13) leaves 14.
+SMALL_TOME_SCHEDULE = tsp_schedule(12, r=17, merging_blocks=11)
+
+
+@register_tokens(
+    # timm's pretrained config of this model: 224 px, crop_pct 0.9 (resize 248), bicubic, mean = std = 0.5.
+    TokenSpec("tome_vit_s16_224", "tome", 14, 384,
+              ImagePreprocess(248, 224, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), 10, "float32",
+              "timm vit_small_patch16_224 with token merging (r=17 in 11 of 12 blocks): 14 tokens of 384, "
+              "a small ToMe backbone for demos (not TSPM's)"),
+    WeightSource("tome_vit_s16_224", "vit_small_patch16_224_augreg_in21k_ft_in1k.pth",
+                 "timm:vit_small_patch16_224.augreg_in21k_ft_in1k",
+                 note="timm AugReg ViT-S/16 (ImageNet-21k, fine-tuned on 1k at 224 px; Apache-2.0)"),
+    lambda net: ToMeTokens(net, SMALL_TOME_SCHEDULE))
+def tome_vit_s16_224() -> nn.Module:
+    import timm
+
+    return timm.create_model("vit_small_patch16_224", pretrained=False)

@@ -97,6 +97,7 @@ WEIGHT_FILES: dict[str, str] = {
     "panns_cnn14": "panns_cnn14_16k.pth",
     "resnet18_14x14": "resnet18_imagenet1k_v1.pth",   # the resnet18 file, run with a stride-1 layer4
     "tome_vit_l16_384": "vit_large_patch16_384_augreg_in21k_ft_in1k.pth",
+    "tome_vit_s16_224": "vit_small_patch16_224_augreg_in21k_ft_in1k.pth",
     "clip_text_b32": "clip_text_b32_openai.pth",
     "clip_text_l14_336": "clip_text_l14_336_openai.pth",
     "resnext101_3d_kinetics": "resnext-101-kinetics.pth",
