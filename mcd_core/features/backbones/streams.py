@@ -10,7 +10,7 @@ from __future__ import annotations
 STREAM_BACKBONES: dict[str, tuple[str, ...]] = {
     "visual": ("clip_vit_b32", "clip_vit_l14_336", "resnet18", "resnext101_32x8d", "swinv2_large"),
     "visual_patch": ("clip_vit_b32",),
-    "audio": ("panns_cnn14", "vggish"),
+    "audio": ("panns_cnn14", "panns_cnn14_32k", "vggish"),
     "visual_map": ("resnet18_14x14",),
     "tome": ("tome_vit_l16_384", "tome_vit_s16_224"),
     "text_sentence": ("clip_text_b32", "clip_text_l14_336"),
