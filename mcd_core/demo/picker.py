@@ -18,11 +18,18 @@ class Question:
     answer: str
 
 
+# A (template, answer) is asked only while that answer has been given at most MAX_DEFICIT times more
+# than the template's least-given answer. Without this, asking many questions a video lets the
+# scenes' statistics skew the answers (24 a video: the per-template prior on the demo's test split
+# rose from 27 % to 42 %; with it, 33 %).
+MAX_DEFICIT = 1
+
+
 class QuestionPicker:
     """Choose questions across videos so that each template's answers stay balanced.
 
-    Greedy: a template is preferred when it was asked less often and when asking it now can give
-    one of its least-given answers; within a template the least-given available answer is chosen.
+    Greedy: a template is preferred when it was asked less often; it is asked only when this scene
+    can give one of its least-given answers (`MAX_DEFICIT`), and that answer is chosen.
     """
 
     def __init__(self, rng: np.random.Generator):
@@ -49,6 +56,8 @@ class QuestionPicker:
         for text, (tmpl, candidates) in options.items():
             deficit, answer = self._best_answer(text, {c.answer for c in candidates})
             scored.append((self.asked[text] + 3 * deficit + self.rng.random(), text, answer))
+        scored = [item for item in scored  # score = asked + 3 * deficit + [0, 1)
+                  if item[0] - self.asked[item[1]] < 3 * (MAX_DEFICIT + 1)]
         questions = []
         for _, text, answer in sorted(scored)[:count]:
             tmpl, candidates = options[text]
