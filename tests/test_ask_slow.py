@@ -57,8 +57,9 @@ def test_a_demo_video_gets_the_runs_right_answer_from_the_pipelines_features(dem
     np.testing.assert_array_equal(result.inputs.samples, wav)
     for stream, name in (("visual", "visual/resnet18.zarr"), ("audio", "audio/vggish.zarr")):
         store = open_store(demo / "results/demo/features" / name)
-        np.testing.assert_allclose(result.inputs.store_rows[stream], store.features[store.row(q.video_id)],
-                                   rtol=1e-5, atol=1e-6)
+        expected = store.features[store.row(q.video_id)]  # float32 rounding relative to the vector's scale
+        np.testing.assert_allclose(result.inputs.store_rows[stream], expected,
+                                   rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()))
     answer = result.answers[0]
     assert answer.asked.type_key == q.type_key          # the template it was generated from
     assert answer.asked.keywords == q.templ_values
