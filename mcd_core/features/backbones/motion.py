@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from mcd_core.features.backbones import resnext3d
-from mcd_core.features.backbones.weights import WeightSource, WeightsError, load_weights, register_source
+from mcd_core.features.backbones.weights import WeightSource, WeightsError, build_weighted, register_source
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,7 @@ def create_clip_backbone(name: str, weights: str = "random-init", seed: int = 0,
     """(model in eval mode on `device`, spec, weights info); random init from `seed` leaves the
     global RNG untouched."""
     entry = get_clip_entry(name)
-    state, info = load_weights(name, weights, seed, weights_dir)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = entry.build()
-    if state is not None:
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise WeightsError(f"weights file {info['file']} does not fit backbone {name!r}: {exc}") from exc
+    net, info = build_weighted(name, entry.build, weights, seed, weights_dir)
     net = net.eval().to(device)
     net.requires_grad_(False)
     return net, entry.spec, info

@@ -26,7 +26,7 @@ from torch import nn
 from mcd_core.features.backbones.image_preprocess import (KINETICS_MEAN, KINETICS_STD, ImagePreprocess,
                                                           SquashResize)
 from mcd_core.features.backbones.tome import ToMeViT, tsp_schedule
-from mcd_core.features.backbones.weights import WeightSource, WeightsError, load_weights, register_source
+from mcd_core.features.backbones.weights import WeightSource, WeightsError, build_weighted, register_source
 
 
 @dataclass(frozen=True)
@@ -86,15 +86,7 @@ def create_token_backbone(name: str, weights: str = "random-init", seed: int = 0
                           weights_dir: str | os.PathLike | None = None, device: str | torch.device = "cpu"):
     """Build token backbone `name` in eval mode on `device`: (model, preprocess, spec)."""
     entry = get_token_entry(name)
-    state, info = load_weights(name, weights, seed, weights_dir)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = entry.build()
-    if state is not None:
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise WeightsError(f"weights file {info['file']} does not fit backbone {name!r}: {exc}") from exc
+    net, info = build_weighted(name, entry.build, weights, seed, weights_dir)
     model = entry.adapter(net).eval().to(device)
     model.requires_grad_(False)
     model.weights_info = info

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from mcd_core.features.backbones.image_preprocess import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
-from mcd_core.features.backbones.weights import WeightSource, WeightsError, load_weights, register_source
+from mcd_core.features.backbones.weights import WeightSource, WeightsError, build_weighted, register_source
 
 STREAM_POOLED = "visual"
 STREAM_PATCH = "visual_patch"
@@ -88,15 +88,7 @@ def create_visual_backbone(name: str, weights: str = "random-init", seed: int = 
     initialisation draws from a generator seeded with `seed`, leaving the global RNG untouched.
     """
     entry = get_visual_entry(name)
-    state, info = load_weights(name, weights, seed, weights_dir)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = entry.build()
-    if state is not None:
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise WeightsError(f"weights file {info['file']} does not fit backbone {name!r}: {exc}") from exc
+    net, info = build_weighted(name, entry.build, weights, seed, weights_dir)
     model = entry.adapter(net).eval().to(device)
     model.requires_grad_(False)
     model.weights_info = info

@@ -188,6 +188,24 @@ def verify_file(name: str, weights_dir: str | os.PathLike | None = None) -> tupl
     return path, digest
 
 
+def build_weighted(name: str, build: Callable[[], Any], mode: str, seed: int,
+                   weights_dir: str | os.PathLike | None = None) -> tuple[Any, dict[str, Any]]:
+    """(network, weights info): `build()` under `seed` (the global RNG untouched), then the weights
+    file loaded strictly in pretrained mode; a file that does not fit is one WeightsError."""
+    import torch
+
+    state, info = load_weights(name, mode, seed, weights_dir)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build()
+    if state is not None:
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise WeightsError(f"weights file {info['file']} does not fit backbone {name!r}: {exc}") from exc
+    return net, info
+
+
 def load_weights(name: str, mode: str, seed: int, weights_dir: str | os.PathLike | None = None,
                  ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(state dict, provenance info) for pretrained mode; (None, {"random_init", "seed"}) otherwise.
