@@ -56,19 +56,20 @@ def test_avqa_demo_is_reproducible():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="measured: the demo_avqa entry builds end to end, but MCD scores "
-                   "28.1 % (prior 27.3 %, chance 25 %) after 10 epochs on 512 training questions; the "
-                   "demo's size/recipe is not tuned yet (issue 11)")
 def test_demo_avqa_table5_end_to_end(tmp_path):
-    """The repository's demo_avqa entry, as configured (a few minutes on 2 cores)."""
+    """The repository's demo_avqa entry, as configured (~16 minutes on 2 cores). Measured
+    (2026-12-01): MCD 59.61 %, prior 29.36 %, of 562 test questions."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     write_config(tmp_path, config)
     snakemake(tmp_path, "--cores", "2", "results/demo_avqa/table5.csv")
     with open(tmp_path / "results/demo_avqa/table5.csv", newline="") as f:
         rows = {r["method"]: r for r in csv.DictReader(f)}
     mcd, prior = rows["MCD"], rows["prior"]
-    assert float(mcd["avqa_avg"]) >= 40.0, mcd        # chance is 25 %
-    assert float(mcd["avqa_avg"]) > float(prior["avqa_avg"]) + 5, (mcd, prior)
+    assert float(mcd["avqa_avg"]) >= 50.0, mcd        # chance is 25 %
+    assert float(mcd["avqa_avg"]) > float(prior["avqa_avg"]) + 20, (mcd, prior)
+    assert int(rows["N"]["avqa_avg"]) > 500
+    for qtype in ("which", "happening", "why", "before_next", "used_for"):   # instrument answers
+        assert float(mcd[qtype]) > float(prior[qtype]) + 15, (qtype, mcd, prior)
     md = (tmp_path / "results/demo_avqa/table5.md").read_text()
     assert "random-init" in md or "randomly initialised" in md
     assert "HCRN+HAVF" in md and "90.8" in md

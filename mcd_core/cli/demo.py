@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     parser.add_argument("--fps", type=int, default=12, help="frames per second")
     parser.add_argument("--sample-rate", type=int, default=22050, help="audio sample rate (Hz)")
     parser.add_argument("--questions-per-video", type=int, default=24,
-                        help="questions asked about each video (at most one per template)")
+                        help="questions asked about each video, at most one per template (avqa format: "
+                             "one per question type, so 8 at most)")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="videos encoded at once (one ffmpeg process each)")
     parser.add_argument("--format", choices=("music_avqa", "avqa"), default="music_avqa",

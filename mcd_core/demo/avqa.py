@@ -5,7 +5,8 @@ questions are drawn from the scene's truth, so every answer is derivable from th
 sound. Distractors are other instruments (or the other positions / times), and the right option's
 position is drawn uniformly, so the question and option texts alone give chance (25 %): a model
 beats it only by reading the video. Unlike the real AVQA (one question a video) a demo video gets
-`QUESTIONS_PER_VIDEO` questions of different types, so that a small demo holds enough questions.
+up to `questions_per_video` questions (of the config), each of a different type, so that a small
+demo holds enough questions: at most eight, one per type that applies to the scene.
 
     DIR/scenes.json                   config + ground truth per video (written first)
     DIR/videos/<video_name>.mp4       VGGSound-like names (`-demo000001_000000`)
@@ -27,7 +28,6 @@ from mcd_core.demo.dataset import (SCENE_STREAM, SPLIT_STREAM, QUESTION_STREAM, 
                                    _rng, encode_videos)
 from mcd_core.demo.scene import CATALOG, POSITIONS, Scene, draw_scene
 
-QUESTIONS_PER_VIDEO = 4
 TEST_SHARE = 0.2
 NAMES = tuple(inst.name for inst in CATALOG)
 PLACE = {"left": "on the left", "middle": "in the middle", "right": "on the right", None: "not in the video"}
@@ -120,7 +120,7 @@ def ask(scene: Scene, qtype: str, rng: np.random.Generator):
     raise ValueError(f"unknown AVQA question type {qtype!r}")
 
 
-def questions_for(scene: Scene, rng: np.random.Generator, count: int = QUESTIONS_PER_VIDEO) -> list[dict]:
+def questions_for(scene: Scene, rng: np.random.Generator, count: int) -> list[dict]:
     """Up to `count` questions of different types (types in random order, those that apply)."""
     from mcd_core.data.formats.avqa import QUESTION_TYPES
 
@@ -150,7 +150,7 @@ def build(config: DemoConfig) -> tuple[list[Scene], dict[str, str], dict[str, li
     files: dict[str, list[dict]] = {"train": [], "val": []}
     qid = 0
     for index, scene in enumerate(scenes):
-        for q in questions_for(scene, rng):
+        for q in questions_for(scene, rng, config.questions_per_video):
             files[split_of[scene.video_id]].append({
                 "id": qid, "video_name": scene.video_id, "video_id": index,
                 "question_text": q["question_text"], "multi_choice": q["multi_choice"], "answer": q["answer"],

@@ -43,7 +43,9 @@ rule demo_avqa_data:
         out_dir=lambda w: f"resources/{w.dataset}",
         seed=lambda w: settings(w.dataset).generator["seed"],
         videos=lambda w: settings(w.dataset).generator["videos"],
+        questions=lambda w: settings(w.dataset).generator["questions_per_video"],
         seconds=lambda w: settings(w.dataset).seconds,
     shell:
         "mcd demo-data --format avqa --out-dir {params.out_dir:q} --seed {params.seed:q}"
-        " --videos {params.videos:q} --seconds {params.seconds:q} 2> {log:q}"
+        " --videos {params.videos:q} --questions-per-video {params.questions:q}"
+        " --seconds {params.seconds:q} 2> {log:q}"
