@@ -42,3 +42,22 @@ def test_one_association_block_adds_table_viii_params(tmp_path):
     assert main(["modelcard", "--out", str(out), "--seconds", "10"]) == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("n_blocks,params_plain_m,params_thop_m,macs_g") and len(lines) == 4
+
+
+def test_card_csv_keeps_the_field_order_and_the_asked_decimals(tmp_path):
+    from dataclasses import dataclass
+
+    from mcd_core.scoring.modelcard import write_card
+
+    @dataclass
+    class Row:
+        name: str
+        params_m: float
+        steps: int
+
+    out = tmp_path / "card.csv"
+    write_card(out, [Row("a", 4.2967461, 12), Row("b", 6.0, 60)], decimals=6)
+    assert out.read_text() == "name,params_m,steps\na,4.296746,12\nb,6.000000,60\n"
+    write_card(out, [Row("a", 4.2967461, 12)])
+    assert out.read_text() == "name,params_m,steps\na,4.297,12\n"
+    assert not list(tmp_path.glob(".tmp-*"))                  # written atomically, nothing left beside

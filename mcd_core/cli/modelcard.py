@@ -12,20 +12,21 @@ log = logging.getLogger(__name__)
 
 def run_modelcard(args: argparse.Namespace) -> int:
     if args.peers:
-        from mcd_core.scoring.peercard import peer_card, write_peer_card
+        from mcd_core.scoring.modelcard import write_card
+        from mcd_core.scoring.peercard import peer_card
 
         peers = peer_card()
-        write_peer_card(args.out, peers)
+        write_card(args.out, peers, decimals=6)
         for r in peers:
             log.info("%s: params %.3f M plain, %.3f M thop-style (released code %.3f M, paper %.3f M); "
                      "%.3f GMACs (paper %.3f G)", r.variant, r.params_plain_m, r.params_thop_m,
                      r.released_thop_m, r.paper_params_m, r.macs_g, r.paper_flops_g)
         return 0
-    from mcd_core.scoring.modelcard import model_card, write_model_card
+    from mcd_core.scoring.modelcard import model_card, write_card
 
     rows = model_card(seconds=args.seconds, visual_dim=args.visual_dim, audio_dim=args.audio_dim,
                       n_answers=args.answers)
-    write_model_card(args.out, rows)
+    write_card(args.out, rows)
     log.info("visual input %d-d: %s", rows[0].visual_dim, rows[0].setting)
     for r in rows:
         log.info("N=%d: params %.3f M plain, %.3f M thop-style (paper %.3f M); %.3f GMACs (paper %.3f G)",

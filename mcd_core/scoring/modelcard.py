@@ -128,10 +128,11 @@ def model_card(seconds: int = 60, visual_dim: int = PAPER_VISUAL_DIM, audio_dim:
     return rows
 
 
-def write_model_card(path: str | os.PathLike, rows: list[CardRow]) -> None:
+def write_card(path: str | os.PathLike, rows: list, decimals: int = 3) -> None:
+    """A card's rows (dataclasses) as CSV, floats with `decimals` digits, written atomically."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(asdict(rows[0])), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in asdict(row).items()})
+        writer.writerow({k: (f"{v:.{decimals}f}" if isinstance(v, float) else v) for k, v in asdict(row).items()})
     write_text(path, buf.getvalue())

@@ -12,14 +12,10 @@ also counts attention; the papers' FLOPs are given beside them, not matched.
 
 from __future__ import annotations
 
-import csv
-import io
-import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
-from mcd_core.common.atomic import write_text
 from mcd_core.models import build_model, variant_config
 from mcd_core.scoring.modelcard import plain_params, profile
 
@@ -72,12 +68,3 @@ def peer_card(variants=tuple(PEERS)) -> list[PeerRow]:
         rows.append(PeerRow(name, plain_params(model) / 1e6, thop / 1e6, released / 1e6, paper_params,
                             macs / 1e9, paper_flops, steps, note))
     return rows
-
-
-def write_peer_card(path: str | os.PathLike, rows: list[PeerRow]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(asdict(rows[0])), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in asdict(row).items()})
-    write_text(path, buf.getvalue())
