@@ -61,6 +61,16 @@ def test_bad_records_name_file_record_and_field(tmp_path, field, value, message)
     assert str(path) in str(err.value) and "record 1" in str(err.value) and message in str(err.value)
 
 
+def test_non_object_and_incomplete_records_are_named(tmp_path):
+    incomplete = {k: v for k, v in FACTS_RECORD.items() if k != "question_type"}
+    path = write(tmp_path / "train_qa.json", [SHORT, incomplete])
+    with pytest.raises(AnnotationError, match=rf"record 1 \(id {FACTS_RECORD['id']!r}\): missing field\(s\) 'question_type'"):
+        get_format("avqa").load(path)
+    path = write(tmp_path / "val_qa.json", [SHORT, ["not", "a", "record"]])
+    with pytest.raises(AnnotationError, match=r"val_qa.json: record 1: expected an object, got list"):
+        get_format("avqa").load(path)
+
+
 def records(n, first=0):
     return [{**FACTS_RECORD, "id": first + i, "video_name": f"vid{i:08d}_{i % 3 * 10:06d}", "video_id": i,
              "answer": i % 4} for i in range(n)]

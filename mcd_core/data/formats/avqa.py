@@ -37,7 +37,7 @@ from pathlib import Path
 
 from mcd_core.common.atomic import write_text
 from mcd_core.common.ids import video_id_problem
-from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, register_format
+from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, record_location, register_format
 from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
                                      read_json_records)
 
@@ -75,14 +75,7 @@ def pad_options(choices: list) -> tuple[str, ...]:
 
 
 def parse_record(record: object, index: int, path: Path) -> Question:
-    where = f"{path}: record {index}"
-    if not isinstance(record, dict):
-        raise AnnotationError(f"{where}: expected an object, got {type(record).__name__}")
-    if "id" in record:
-        where += f" (id {record['id']!r})"
-    missing = [k for k in RECORD_KEYS if k not in record]
-    if missing:
-        raise AnnotationError(f"{where}: missing field(s) {', '.join(map(repr, missing))}")
+    where = record_location(record, index, path, "id", RECORD_KEYS)
     for key in ("id", "video_id", "answer"):
         if isinstance(record[key], bool) or not isinstance(record[key], int):
             raise AnnotationError(f"{where}: field {key!r} must be an integer, got {record[key]!r}")

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from mcd_core.data.questions import AnnotationSet, Question
+from mcd_core.data.questions import AnnotationError, AnnotationSet, Question
 
 ANSWER_KINDS = ("classify", "choice")  # a class over the training answers / one of the given options
 
@@ -100,3 +100,18 @@ def missing_types(questions: Iterable[Question], taxonomy: Taxonomy) -> set[Type
     """Types of `questions` that no column of `taxonomy` counts (a sign of the wrong format)."""
     known = set(taxonomy.question_types)
     return {(q.modality, q.qtype) for q in questions} - known
+
+
+def record_location(record: object, index: int, path: os.PathLike | str, id_key: str,
+                    keys: Iterable[str]) -> str:
+    """Where record `index` of `path` is, for error messages ("<path>: record 3 (id 17)"), once it
+    is checked to be an object holding every one of `keys`."""
+    where = f"{path}: record {index}"
+    if not isinstance(record, dict):
+        raise AnnotationError(f"{where}: expected an object, got {type(record).__name__}")
+    if id_key in record:
+        where += f" ({id_key} {record[id_key]!r})"
+    missing = [k for k in keys if k not in record]
+    if missing:
+        raise AnnotationError(f"{where}: missing field(s) {', '.join(map(repr, missing))}")
+    return where

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, register_format
+from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, record_location, register_format
 from mcd_core.common.ids import video_id_problem
 from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
                                      read_json_records)
@@ -84,15 +84,8 @@ def _parse_list_field(record: dict, key: str, where: str) -> list[str]:
 
 def parse_record(record: object, index: int, path: Path) -> Question:
     """One record -> Question; `index` and `path` only serve the error messages."""
-    where = f"{path}: record {index}"
-    if not isinstance(record, dict):
-        raise AnnotationError(f"{where}: expected an object, got {type(record).__name__}")
-    if "question_id" in record:
-        where += f" (question_id {record['question_id']!r})"
-    missing = [k for k in RECORD_KEYS if k not in record]
+    where = record_location(record, index, path, "question_id", RECORD_KEYS)
     extra = sorted(k for k in record if k not in RECORD_KEYS)
-    if missing:
-        raise AnnotationError(f"{where}: missing field(s) {', '.join(map(repr, missing))}")
     if extra:
         raise AnnotationError(f"{where}: unexpected field(s) {', '.join(map(repr, extra))}")
 
