@@ -6,11 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
+from mcd_core.cli.backbone_args import add_backbone_arguments
+
 log = logging.getLogger(__name__)
 
-# Kept literal (not read from the registries) so that `mcd --help` does not import torch.
-_DEVICES = ("auto", "cpu", "cuda")
-_PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 # Clip (3D) backbones read the videos at their native frame rate, not the 1-fps frames.
@@ -77,13 +76,7 @@ def register(subparsers) -> None:
     p.add_argument("--backbone", required=True,
                    help="resnet18, resnext101_32x8d, clip_vit_b32, clip_vit_l14_336, swinv2_large, "
                         "resnext101_3d_kinetics")
-    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
-                   help="load the backbone's weights file, or build it randomly from --seed")
-    p.add_argument("--seed", type=int, default=0, help="seed of random initialisation")
-    p.add_argument("--weights-dir", type=Path, default=None,
-                   help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
-    p.add_argument("--device", choices=_DEVICES, default="auto", help="auto: CUDA when present")
-    p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
+    add_backbone_arguments(p)
     p.add_argument("--batch-size", type=int, default=64, help="frames (clip backbones: clips) per forward pass")
     p.add_argument("--workers", type=int, default=2,
                    help="JPEG decoding processes (0: none); clip backbones: videos decoded at a time")

@@ -6,12 +6,12 @@ import argparse
 import logging
 from pathlib import Path
 
+from mcd_core.cli.backbone_args import add_backbone_arguments
+
 log = logging.getLogger(__name__)
 
 # Kept literal (not read from the registries) so that `mcd --help` does not import torch.
 _AUDIO_BACKBONES = ("vggish", "panns_cnn14", "panns_cnn14_32k")
-_DEVICES = ("auto", "cpu", "cuda")
-_PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _summary(manifest: dict, out: Path) -> None:
@@ -95,14 +95,8 @@ def register(subparsers) -> None:
     src.add_argument("--logmel", type=Path, help="logmel store (vggish)")
     src.add_argument("--audio", type=Path, help="audio shard folder (panns_cnn14, panns_cnn14_32k)")
     p.add_argument("--backbone", choices=_AUDIO_BACKBONES, required=True, help="audio backbone")
-    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
-                   help="load the backbone's weights file, or build it randomly from --seed")
-    p.add_argument("--seed", type=int, default=0, help="torch seed set before building the network")
-    p.add_argument("--weights-dir", type=Path, default=None,
-                   help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
-    p.add_argument("--device", choices=_DEVICES, default="auto", help="auto: CUDA when present")
+    add_backbone_arguments(p)
     p.add_argument("--batch-size", type=int, default=256, help="seconds per forward pass")
-    p.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="fp16 needs CUDA")
     p.add_argument("--pca", action="store_true",
                    help="vggish: apply the AudioSet PCA + 8-bit quantisation (needs vggish_pca)")
     p.add_argument("--per-second", action="store_true",

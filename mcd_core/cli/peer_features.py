@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.annotations import add_format_argument
+from mcd_core.cli.backbone_args import add_backbone_arguments
 from mcd_core.cli.errors import UserError
 from mcd_core.features.backbones.streams import STREAM_BACKBONES, TEXT_STREAM_NAMES, token_streams
 
@@ -60,15 +61,6 @@ def run_extract_text(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", choices=("pretrained", "random-init"), required=True,
-                   help="load the backbone's weights file, or build it randomly from --seed")
-    p.add_argument("--seed", type=int, default=0, help="seed of random initialisation")
-    p.add_argument("--weights-dir", type=Path, default=None,
-                   help="folder of weight files (default $MCD_WEIGHTS_DIR or resources/weights)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("extract-tokens", help="14x14 maps or ToMe tokens of a frames shard",
                               description="Run a token backbone (AVST's ResNet-18 14x14 maps, TSPM's "
@@ -76,8 +68,7 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=Path, required=True, help="frames shard folder (manifest.json)")
     p.add_argument("--backbone", required=True, choices=TOKEN_BACKBONES,
                    help="resnet18_14x14 (stream visual_map, AVST) or tome_vit_l16_384 (stream tome, TSPM)")
-    _common(p)
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="fp16 needs CUDA")
+    add_backbone_arguments(p)
     p.add_argument("--batch-size", type=int, default=32, help="frames per forward pass")
     p.add_argument("--workers", type=int, default=2, help="JPEG decoding processes (0: none)")
     p.add_argument("--out", type=Path, required=True, help="the store (.zarr)")
@@ -94,7 +85,7 @@ def register(subparsers) -> None:
     add_format_argument(t)
     t.add_argument("--backbone", required=True, choices=TEXT_BACKBONES,
                    help="clip_text_b32 (PSTP-Net) or clip_text_l14_336 (TSPM)")
-    _common(t)
+    add_backbone_arguments(t, precision=False)
     t.add_argument("--batch-size", type=int, default=256, help="texts per forward pass")
     t.add_argument("--out", nargs="+", required=True, metavar="STREAM=PATH",
                    help=f"stores to write; STREAM one of {', '.join(TEXT_STREAMS)}")
