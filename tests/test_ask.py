@@ -247,6 +247,17 @@ def test_bad_input_gets_one_clear_line(tiny, capsys, tmp_path):
                     match="no word of the question")
 
 
+def test_a_multiple_choice_run_is_refused_in_one_line(tiny, capsys, tmp_path):
+    moved = tmp_path / "avqa_run"
+    shutil.copytree(tiny / RUN, moved)
+    config = json.loads((moved / "config.json").read_text())
+    config["inputs"]["format"] = "avqa"
+    (moved / "config.json").write_text(json.dumps(config))
+    _one_line_error(capsys, "--run", moved, "--video", tiny / "resources/toy/videos/00000000.mp4",
+                    "--question", "Which instrument is on the left?",
+                    match="a run of the 'avqa' format picks one of each question's answer options")
+
+
 def test_store_settings_that_differ_from_the_run_are_an_error(tiny, capsys, tmp_path):
     moved = tmp_path / "run"
     shutil.copytree(tiny / RUN, moved)

@@ -188,6 +188,10 @@ def load_run(run_dir: str | Path, device: Any = "cpu", weights_dir: str | Path |
         raise AskError(f"run folder {run_dir} holds no checkpoint ({CHECKPOINT}); train it first "
                        f"(`snakemake` or `mcd train --out-dir {run_dir}`)")
     config = _read_config(run_dir)
+    fmt = get_format(config["inputs"].get("format") or "music_avqa")
+    if fmt.answer_kind != "classify":
+        raise AskError(f"{run_dir}: a run of the {fmt.name!r} format picks one of each question's answer "
+                       f"options; `mcd ask` answers open questions of MUSIC-AVQA-format runs only")
     model, cfg, ckpt = load_checkpoint(checkpoint, device)
     extra = get_architecture(cfg.architecture).inputs
     if extra:
@@ -208,8 +212,6 @@ def load_run(run_dir: str | Path, device: Any = "cpu", weights_dir: str | Path |
         raise AskError(f"the run's stores have different seconds: {[s.attrs['seconds'] for s in present]}")
     recorded = [s.get("seconds") for s in config["inputs"].get("stores", {}).values()]
     seconds = int(present[0].attrs["seconds"]) if present else int(next(filter(None, recorded), 0))
-    fmt_name = config["inputs"].get("format") or "music_avqa"
-    fmt = get_format(fmt_name)
     train_path = resolve(config["inputs"].get("train"), run_dir)
     if train_path is None or not train_path.is_file():
         raise AskError(f"the run's training annotations {train_path} are missing; `mcd ask` infers "

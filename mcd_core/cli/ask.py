@@ -15,7 +15,8 @@ the seconds the model's aggregator kept for audio and for visual, with their att
 
 The video goes through the pipeline's own stages (1-fps centre frames with the same padding and
 size, 16 kHz audio, log-mel, the run's backbones with the weights and seeds recorded in its feature
-stores); the run's checkpoint (best.pt) then answers.
+stores); the run's checkpoint (best.pt) then answers. Runs of MUSIC-AVQA-format datasets only: an
+AVQA-format (multiple-choice) run is refused, as its questions come with answer options.
 
 Questions are read like the annotations: a final '?' is dropped, words are split on spaces; words
 the run's vocabulary lacks are reported and read as <unk>; a question without any known word is
