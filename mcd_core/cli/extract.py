@@ -10,8 +10,6 @@ from mcd_core.cli.backbone_args import add_backbone_arguments
 
 log = logging.getLogger(__name__)
 
-
-
 # Clip (3D) backbones read the videos at their native frame rate, not the 1-fps frames.
 _CLIP_BACKBONES = ("resnext101_3d_kinetics",)
 

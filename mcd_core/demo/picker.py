@@ -55,9 +55,9 @@ class QuestionPicker:
         scored = []
         for text, (tmpl, candidates) in options.items():
             deficit, answer = self._best_answer(text, {c.answer for c in candidates})
-            scored.append((self.asked[text] + 3 * deficit + self.rng.random(), text, answer))
-        scored = [item for item in scored  # score = asked + 3 * deficit + [0, 1)
-                  if item[0] - self.asked[item[1]] < 3 * (MAX_DEFICIT + 1)]
+            score = self.asked[text] + 3 * deficit + self.rng.random()  # drawn for every template
+            if deficit <= MAX_DEFICIT:
+                scored.append((score, text, answer))
         questions = []
         for _, text, answer in sorted(scored)[:count]:
             tmpl, candidates = options[text]
