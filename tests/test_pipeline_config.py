@@ -50,6 +50,28 @@ def test_wrong_type_is_named():
         pipeline.validate_config(config, SCHEMA)
 
 
+def test_command_line_strings_are_typed_as_the_schema_asks():
+    # `snakemake --config 'training={"seeds": [0, 1], ...}'` hands every nested scalar over as a string
+    from snakemake.cli import parse_config
+
+    config = shipped_config()
+    given = parse_config(['training={"seeds": [0, 1], "epochs": 3, "lr": 0.0005, "variants": ["mcd"]}',
+                          'extraction={"shard_size": "7", "on_error": "skip"}'])
+    assert given["training"]["seeds"] == ["0", "1"]        # what Snakemake gives
+    config["training"].update(given["training"])
+    config["extraction"].update(given["extraction"])
+    config["datasets"]["demo"]["training"] = {"seeds": ["2"]}
+    valid = pipeline.validate_config(config, SCHEMA)
+    assert valid["training"]["seeds"] == [0, 1] and valid["training"]["epochs"] == 3
+    assert valid["training"]["lr"] == 0.0005 and valid["extraction"]["shard_size"] == 7
+    assert valid["training"]["variants"] == ["mcd"] and valid["extraction"]["on_error"] == "skip"
+    assert pipeline.dataset_settings(valid, "demo").training["seeds"] == [2]
+    # a string that spells no integer is still reported with its key
+    config["training"]["seeds"] = ["0", "one"]
+    with pytest.raises(pipeline.ConfigError, match=r"training\.seeds\.1: 'one' is not of type 'integer'"):
+        pipeline.validate_config(config, SCHEMA)
+
+
 def test_unknown_backbone_is_rejected():
     config = shipped_config()
     config["extraction"]["visual_backbone"] = "resnet1000"

@@ -16,6 +16,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from mcd_core.workflow.config_strings import coerce_strings
+
 SECTIONS = ("extraction", "training", "table")
 # Torch-free copies of registry facts the Snakefile needs (tests hold them to the registries):
 # the rate each audio backbone reads, and the visual backbones that read videos (3D clips) rather
@@ -80,7 +82,7 @@ def _raise_errors(config: dict, schema: dict) -> None:
 
 def validate_config(config: dict, schema: dict) -> dict:
     """A validated copy of `config` with the schema's defaults filled in (global sections only)."""
-    config = copy.deepcopy(config)
+    config = coerce_strings(copy.deepcopy(config), schema, schema)  # `--config` gives nested strings
     _raise_errors(config, schema)
     # Dataset sections are overrides: take them out while defaults are filled, then put them back.
     own = {name: {s: entry.pop(s) for s in SECTIONS if s in entry}
