@@ -178,3 +178,38 @@ def test_row_notes_tell_missing_videos_from_extraction_failures(tmp_path):
     both = score_predictions(annotations, tmp_path / "p.csv", "M", {}, [tmp_path / "missing.json", tmp_path / "failed.json"])
     assert ("2 videos / 3 questions left out (1 videos without a file (missing_videos: skip), the others "
             "extraction failures)") in both.rows[0]["notes"]
+
+
+def test_table_adds_a_mean_sd_row_per_setting_trained_with_several_seeds(files):
+    full = "question_id,prediction\n1,yes\n2,no\n3,two\n4,one\n5,yes\n"
+    half = "question_id,prediction\n1,yes\n2,yes\n3,two\n4,two\n5,yes\n"   # 3 of 5 right
+    rows = []
+    for seed, preds in ((0, full), (1, half), (2, full)):
+        rows.append(files / f"mcd{seed}.csv")
+        score_to(files, f"m{seed}", preds, rows[-1], "--name", f"MCD seed={seed}", "--meta", f"seed={seed}",
+                 "--meta", "visual_backbone=resnet18")
+    for seed, preds in ((0, full), (1, half)):  # AVST on two backbones: one seed each, no mean
+        rows.append(files / f"avst{seed}.csv")
+        score_to(files, f"a{seed}", preds, rows[-1], "--name", f"AVST seed={seed}", "--meta", f"seed={seed}",
+                 "--meta", f"visual_backbone={['resnet18', 'clip_vit_b32'][seed]}")
+    rows.append(files / "prior.csv")
+    score_to(files, "p", half, rows[-1], "--name", "prior")
+    out, md = files / "table3.csv", files / "table3.md"
+    assert main(["table", "--rows", *map(str, rows), "--out", str(out), "--md", str(md)]) == 0
+    table = read_rows(out)
+    assert [r["method"] for r in table] == ["MCD seed=0", "MCD seed=1", "MCD seed=2", "MCD mean",
+                                            "AVST seed=0", "AVST seed=1", "prior", "N"]
+    mean = table[3]
+    assert mean["overall"] == "86.67" and mean["overall_sd"] == "23.09"   # 100, 60, 100
+    assert mean["audio_counting"] == "83.33" and mean["audio_counting_sd"] == "28.87"  # 100, 50, 100
+    assert mean["visual_counting"] == "" and mean["visual_counting_sd"] == ""        # no question of it
+    assert mean["seed"] == "0 1 2" and mean["visual_backbone"] == "resnet18"
+    assert table[0]["overall_sd"] == "" and table[6]["overall_sd"] == ""
+    text = md.read_text()
+    assert "| MCD mean | 83.33 ± 28.87 |" in text
+    assert "overall_sd" not in text     # the sd columns are not metadata
+
+    # one seed per setting: no mean row and no sd columns
+    assert main(["table", "--rows", str(rows[0]), str(rows[3]), "--out", str(out), "--md", str(md)]) == 0
+    assert [r["method"] for r in read_rows(out)] == ["MCD seed=0", "AVST seed=0", "N"]
+    assert "overall_sd" not in read_rows(out)[0]

@@ -85,6 +85,7 @@ def run_score(args: argparse.Namespace) -> int:
 def run_table(args: argparse.Namespace) -> int:
     from mcd_core.common.atomic import write_text
     from mcd_core.data.formats import get_format
+    from mcd_core.scoring.seedmeans import add_seed_means
     from mcd_core.scoring.tables import (read_score_table, split_notes, stack_tables, table_csv,
                                          table_markdown)
 
@@ -99,6 +100,7 @@ def run_table(args: argparse.Namespace) -> int:
         notes.append(choice_prior_note(fit_choice_prior(splits["train"].questions), splits["test"].questions))
     table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows],
                          notes=notes, taxonomy=taxonomy)
+    add_seed_means(table, taxonomy)  # `<method> mean` rows where several seeds were trained
     if args.paper_rows == "avqa":  # published rows beside ours (not counted in our N row)
         from mcd_core.scoring.avqa_reference import reference_rows
 
@@ -174,7 +176,8 @@ def register(subparsers) -> None:
     add_format_argument(p)
     p.set_defaults(func=run_score)
 
-    p = subparsers.add_parser("table", help="stack score tables into Table III (CSV and markdown)")
+    p = subparsers.add_parser("table", help="stack score tables into Table III (CSV and markdown); rows "
+                              "'<method> seed=S' of several seeds get a '<method> mean' row (mean, <column>_sd)")
     p.add_argument("--rows", nargs="+", required=True, help="score table CSVs from `mcd score`")
     p.add_argument("--out", required=True, help="table CSV to write")
     p.add_argument("--md", required=True, help="markdown table to write")

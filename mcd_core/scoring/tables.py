@@ -210,14 +210,20 @@ def md_row(cells: Iterable[str]) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
+def _accuracy_cell(row: Mapping[str, str], column: str) -> str:
+    """The cell, with ` ± sd` where a mean-over-seeds row (`seedmeans.py`) gives one."""
+    sd = row.get(f"{column}_sd", "")
+    return f"{row.get(column, '')} ± {sd}" if sd else row.get(column, "")
+
+
 def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> str:
     """Readable table: accuracies with the N row, a metadata table, then notes as bullets."""
     keys = taxonomy.keys
     lines = [f"# {title}", "", md_row(["Method", *taxonomy.headers]),
              md_row(["---", *["---:"] * len(keys)])]
     for row in [*table.rows, table.counts]:
-        lines.append(md_row([row["method"], *(row.get(c, "") for c in keys)]))
-    meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys)
+        lines.append(md_row([row["method"], *(_accuracy_cell(row, c) for c in keys)]))
+    meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys, *(f"{k}_sd" for k in keys))
                     and any(r.get(c) for r in table.rows)]
     if meta_columns:
         lines += ["", md_row(["Method", *meta_columns]), md_row(["---"] * (len(meta_columns) + 1))]
