@@ -92,6 +92,34 @@ def test_random_frames_is_a_training_option_off_by_default():
         TrainConfig(random_frames=-1)
 
 
+def test_random_frames_draw_whole_seconds_of_patch_streams():
+    # PSTP-Net's visual stream carries patch tokens: (B, T, P, D)
+    T, P, D = 6, 4, 2
+    seconds = torch.arange(T, dtype=torch.float32)[None, :, None, None].expand(2, T, P, D).clone()
+    seconds += torch.arange(P, dtype=torch.float32)[None, None, :, None] / 10      # patch p adds p/10
+    b = {"audio": seconds[:, :, 0].clone(), "visual": seconds, "audio_len": torch.tensor([6, 3]),
+         "visual_len": torch.tensor([6, 3])}
+    out = sample_frames(b, 2, torch.Generator().manual_seed(1))
+    assert out["visual"].shape == (2, 2, P, D)
+    for i in range(2):
+        for j in range(2):
+            second = out["audio"][i, j, 0]
+            assert torch.allclose(out["visual"][i, j, :, 0], second + torch.arange(P) / 10)  # one whole second
+
+
+@pytest.mark.parametrize("variant, ok", [("pstp_net", True), ("qav", True), ("avst", False), ("tspm", False)])
+def test_random_frames_is_refused_where_a_per_video_store_would_go_unsampled(variant, ok):
+    from mcd_core.training.config import resolve_train_config
+
+    if ok:
+        assert resolve_train_config(variant, {}, {"random_frames": "3"}).random_frames == 3
+    else:
+        with pytest.raises(ConfigError, match=rf"'random_frames' is not supported by variant '{variant}'.*"
+                                              r"(visual_map|tome)"):
+            resolve_train_config(variant, {}, {"random_frames": "3"})
+    assert resolve_train_config(variant, {}, {}).random_frames == 0   # off: every variant accepts it
+
+
 def test_model_card_is_computed_for_the_papers_swin_v2_l_setting(tmp_path):
     from mcd_core.scoring.modelcard import model_card
 

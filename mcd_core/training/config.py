@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from mcd_core.common.device import DEVICE_CHOICES, PRECISION_CHOICES
-from mcd_core.models import ConfigError, apply_overrides, config_fields, get_variant
+from mcd_core.models import ConfigError, apply_overrides, config_fields, get_architecture, get_variant
 
 RESIDENCY_CHOICES = ("auto", "device", "loader")
 ANSWER_LOSS_CHOICES = ("ce", "hinge")  # = models.common.losses.ANSWER_LOSSES (this module is torch-free)
@@ -101,4 +101,20 @@ def resolve_train_config(variant: str, flags: dict, overrides: dict[str, str]) -
     `--set` overrides."""
     cfg = apply_overrides(TrainConfig(), dict(get_variant(variant).training))
     cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
-    return apply_overrides(cfg, overrides)
+    cfg = apply_overrides(cfg, overrides)
+    _check_random_frames(variant, cfg)
+    return cfg
+
+
+def _check_random_frames(variant: str, cfg: TrainConfig) -> None:
+    """`random_frames` draws seconds of the run's audio and visual streams only: an architecture that
+    also reads a per-video store on its own time axis (AVST's maps, TSPM's ToMe frames) would see
+    those unsampled, out of step with the drawn seconds."""
+    if not cfg.random_frames:
+        return
+    architecture = get_architecture(get_variant(variant).architecture)
+    timed = [i.key for i in architecture.inputs if i.per == "video"]
+    if timed:
+        raise ConfigError(f"train field 'random_frames' is not supported by variant {variant!r}: its "
+                          f"architecture {architecture.name!r} also reads per-video store(s) "
+                          f"{', '.join(timed)}, which random_frames would not sample with the audio and visual seconds")

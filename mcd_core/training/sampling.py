@@ -3,6 +3,9 @@
 Per question, k of the video's real seconds are drawn without replacement and kept in time order;
 audio and visual get the same seconds, so the two streams stay aligned. A video with at most k real
 seconds keeps all of them. The model's time encoding then counts the kept steps 0..k-1. The sampled batch has T' = k steps; `*_len` become the kept counts.
+A stream may carry more axes after time (PSTP-Net's patch tokens, (B, T, P, D)): whole seconds are drawn.
+Per-question inputs (CLIP text rows) need no sampling; per-video stores on their own time axis are refused
+by the train config (`training.config`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ def sample_frames(batch: dict, k: int, generator: torch.Generator | None = None)
         index[i, :len(chosen)] = chosen
     out = dict(batch)
     for s in streams:
-        x = batch[s]                                                                    # (B, T, D)
-        at = index.to(x.device).unsqueeze(-1).expand(-1, -1, x.shape[-1])
-        out[s] = x.gather(1, at)                                                        # (B, k, D)
+        x = batch[s]                                                            # (B, T, ...): (B, T, D), patches (B, T, P, D)
+        at = index.to(x.device).view(*index.shape, *[1] * (x.dim() - 2)).expand(-1, -1, *x.shape[2:])
+        out[s] = x.gather(1, at)                                                # (B, k, ...)
         out[f"{s}_len"] = keep.to(batch[f"{s}_len"].device, batch[f"{s}_len"].dtype)
     return out
