@@ -15,15 +15,11 @@ import re
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY
 from mcd_core.scoring.seedtables import mean_sd
-from mcd_core.scoring.tables import ScoreTable, format_accuracy
+from mcd_core.scoring.tables import ScoreTable, format_accuracy, sd_column
 
 SEED_SUFFIX = re.compile(r"^(?P<method>.+) seed=(?P<seed>\d+)$")
 # Cells that must agree for two rows to be seeds of one setting (besides the method name).
 SETTING_COLUMNS = ("annotations", "visual_backbone", "audio_backbone", "weights", "inputs")
-
-
-def sd_column(column: str) -> str:
-    return f"{column}_sd"
 
 
 def _setting(row: dict[str, str]) -> tuple[str, tuple[str, ...]] | None:
@@ -49,8 +45,8 @@ def _summary(method: str, group: list[dict[str, str]], taxonomy: Taxonomy) -> di
     return row
 
 
-def add_seed_means(table: ScoreTable, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> int:
-    """Insert a mean ± sd row after each group of two or more seeds; returns how many were added.
+def add_seed_means(table: ScoreTable, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> None:
+    """Insert a mean ± sd row after each group of two or more seeds.
 
     Adds the `<column>_sd` columns (after all others) only when some group was summarised, so a
     single-seed table keeps its columns.
@@ -62,7 +58,7 @@ def add_seed_means(table: ScoreTable, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) 
             groups.setdefault(key, []).append(row)
     summarised = {key: group for key, group in groups.items() if len(group) > 1}
     if not summarised:
-        return 0
+        return
     last = {id(group[-1]): (key, group) for key, group in summarised.items()}
     rows: list[dict[str, str]] = []
     for row in table.rows:
@@ -72,4 +68,3 @@ def add_seed_means(table: ScoreTable, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) 
             rows.append(_summary(method, group, taxonomy))
     table.rows = rows
     table.columns += [sd_column(c) for c in taxonomy.keys if sd_column(c) not in table.columns]
-    return len(summarised)

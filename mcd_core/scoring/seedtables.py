@@ -23,7 +23,7 @@ from mcd_core.data.formats.base import Taxonomy
 from mcd_core.scoring.experiments import Experiment, paper_columns, read_paper_results
 from mcd_core.scoring.mdhtml import STYLE
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY
-from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError, md_row
+from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError, md_row, sd_column
 
 PROVENANCE = ("annotations", "visual_backbone", "audio_backbone", "weights")
 CARD_COLUMNS = ("params_plain_m", "params_thop_m", "macs_g")
@@ -145,7 +145,7 @@ def table_csv(t: ExperimentTable) -> str:
     keys = t.taxonomy.keys
     columns = ["method", "variant", "paper_row", "n_seeds", "seeds"]
     for c in keys:
-        columns += [c, f"{c}_sd"]
+        columns += [c, sd_column(c)]
     columns += t.card_columns
     for c in t.paper_cols:
         columns += [f"paper_{c}"] + ([f"diff_{c}"] if c in keys else [])
@@ -158,7 +158,7 @@ def table_csv(t: ExperimentTable) -> str:
                  "n_seeds": str(len(r.seeds)), "seeds": " ".join(s for s in r.seeds if s),
                  **r.provenance, "notes": "; ".join(r.notes)}
         for c in keys:
-            cells[c], cells[f"{c}_sd"] = _fmt(r.mean[c]), _fmt(r.sd[c])
+            cells[c], cells[sd_column(c)] = _fmt(r.mean[c]), _fmt(r.sd[c])
         cells.update({c: f"{r.card[c]:.3f}" for c in t.card_columns if c in r.card})
         for c in t.paper_cols:
             paper = t.paper.get((t.experiment.paper_table, r.paper_row), {}).get(c, "") if r.paper_row else ""

@@ -210,9 +210,14 @@ def md_row(cells: Iterable[str]) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
+def sd_column(column: str) -> str:
+    """The column holding the sample sd over seeds of accuracy column `column` (seedmeans, seedtables)."""
+    return f"{column}_sd"
+
+
 def _accuracy_cell(row: Mapping[str, str], column: str) -> str:
     """The cell, with ` ± sd` where a mean-over-seeds row (`seedmeans.py`) gives one."""
-    sd = row.get(f"{column}_sd", "")
+    sd = row.get(sd_column(column), "")
     return f"{row.get(column, '')} ± {sd}" if sd else row.get(column, "")
 
 
@@ -223,7 +228,7 @@ def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQ
              md_row(["---", *["---:"] * len(keys)])]
     for row in [*table.rows, table.counts]:
         lines.append(md_row([row["method"], *(_accuracy_cell(row, c) for c in keys)]))
-    meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys, *(f"{k}_sd" for k in keys))
+    meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys, *map(sd_column, keys))
                     and any(r.get(c) for r in table.rows)]
     if meta_columns:
         lines += ["", md_row(["Method", *meta_columns]), md_row(["---"] * (len(meta_columns) + 1))]

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mcd_core.workflow.config_strings import coerce_strings
+from mcd_core.workflow.config_strings import coerce_strings, resolve_ref
 
 SECTIONS = ("extraction", "training", "table")
 # Torch-free copies of registry facts the Snakefile needs (tests hold them to the registries):
@@ -56,13 +56,7 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 
 
 def _allowed_keys(error: jsonschema.ValidationError, schema: dict) -> list[str]:
-    sub = error.schema
-    while "$ref" in sub:
-        node = schema
-        for part in sub["$ref"][2:].split("/"):
-            node = node[part]
-        sub = node
-    return sorted(sub.get("properties", {}))
+    return sorted(resolve_ref(error.schema, schema).get("properties", {}))
 
 
 def _raise_errors(config: dict, schema: dict) -> None:

@@ -15,7 +15,8 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _BOOLEANS = {"true": True, "false": False}
 
 
-def _resolve(node: dict, schema: dict) -> dict:
+def resolve_ref(node: dict, schema: dict) -> dict:
+    """`node` itself, or the part of `schema` its local `$ref` ("#/$defs/...") points to."""
     while isinstance(node, dict) and "$ref" in node:
         target = schema
         for part in node["$ref"].removeprefix("#/").split("/"):
@@ -41,7 +42,7 @@ def _scalar(text: str, types: list[str]):
 
 def coerce_strings(value, node: dict, schema: dict):
     """`value` with its strings typed as `node` (a part of `schema`) asks; other values unchanged."""
-    node = _resolve(node, schema)
+    node = resolve_ref(node, schema)
     if not isinstance(node, dict):
         return value
     types = node.get("type", [])
