@@ -1,5 +1,7 @@
 # `make demo`: virtual environment, install, the whole demo pipeline -> results/demo/table3.csv
-# `make test`: virtual environment, install, the test suite
+# `make test`: virtual environment, install, the test suite without the slow end-to-end runs (minutes)
+# `make test-slow`: the slow tests: one shared pipeline run of the demos (tests/shared_pipeline.py)
+#   that the end-to-end tests read, big backbones, learnability (about 10 minutes on 2 cores)
 # `make test-cluster` (root): the pipeline through profiles/slurm on a real single-node SLURM started
 #   here (tests/cluster/run.sh: installs Debian's SLURM and munge, stops every daemon it started)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,7 +9,7 @@ VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-cluster lint bench gpu-check clean-demo
+.PHONY: setup demo test test-slow test-cluster lint bench gpu-check clean-demo
 
 setup: $(VENV)/.installed
 
@@ -22,7 +24,10 @@ demo: setup
 	@cat results/demo/table3.md
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow --durations=15
 
 # The SLURM executor plugin is an optional extra (`.[slurm]`): installed for this target only.
 $(VENV)/.installed-slurm: $(VENV)/.installed

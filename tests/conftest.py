@@ -11,3 +11,16 @@ from mcd_core.features.backbones.weights import ENV_WEIGHTS_DIR
 def isolated_working_directory(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.delenv(ENV_WEIGHTS_DIR, raising=False)
+
+
+@pytest.fixture(scope="session")
+def shared_run(tmp_path_factory):
+    """The folder of the one pipeline run the slow end-to-end tests read (tests/shared_pipeline.py):
+    built once per test session, on first use."""
+    from shared_pipeline import TARGETS, shared_config
+    from test_workflow import snakemake, write_config
+
+    work = tmp_path_factory.mktemp("shared_run")
+    write_config(work, shared_config())
+    snakemake(work, "--cores", "2", *TARGETS)
+    return work

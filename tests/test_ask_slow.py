@@ -4,7 +4,6 @@ as it did in its predictions, from the same features; the HTML page renders in h
 from __future__ import annotations
 
 import csv
-import json
 import re
 import shutil
 import subprocess
@@ -15,21 +14,13 @@ import pytest
 
 from ask_tiny_run import SECONDS, build_tiny_run
 from mcd_core.cli import main
-from test_workflow import TINY_DEMO, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-ASK_DEMO = json.loads(json.dumps(TINY_DEMO))
-ASK_DEMO["datasets"]["demo"]["generator"] = {"seed": 3, "videos": 16}
-ASK_DEMO["datasets"]["demo"]["training"]["epochs"] = 3
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    work = tmp_path_factory.mktemp("ask_demo")
-    write_config(work, ASK_DEMO)
-    snakemake(work, "--cores", "2", "results/demo/table3.csv")
-    return work
+@pytest.fixture
+def demo(shared_run):
+    """The shared run's `demo` (tests/shared_pipeline.py), built by the pipeline."""
+    return shared_run
 
 
 def test_a_demo_video_gets_the_runs_right_answer_from_the_pipelines_features(demo, capsys):

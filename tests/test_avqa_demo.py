@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
-import yaml
 
 from mcd_core.data.formats import get_format
 from mcd_core.data.formats.avqa import QUESTION_TYPES
 from mcd_core.demo.avqa import PLACE, WHEN, build, write_avqa_dataset
 from mcd_core.demo.dataset import DemoConfig
 
-from test_workflow import REPO, snakemake, write_config
 
 
 def test_avqa_demo_records_are_avqa_and_answerable_from_the_scene(tmp_path):
@@ -56,12 +52,11 @@ def test_avqa_demo_is_reproducible():
 
 
 @pytest.mark.slow
-def test_demo_avqa_table5_end_to_end(tmp_path):
-    """The repository's demo_avqa entry, as configured (~16 minutes on 2 cores). Measured
-    (2026-12-01): MCD 59.61 %, prior 29.36 %, of 562 test questions."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    write_config(tmp_path, config)
-    snakemake(tmp_path, "--cores", "2", "results/demo_avqa/table5.csv")
+def test_demo_avqa_table5_end_to_end(shared_run):
+    """The repository's demo_avqa entry, as configured, built by the shared run
+    (tests/shared_pipeline.py). Measured (2026-12-01): MCD 59.61 %, prior 29.36 %, of 562 test
+    questions."""
+    tmp_path = shared_run
     with open(tmp_path / "results/demo_avqa/table5.csv", newline="") as f:
         rows = {r["method"]: r for r in csv.DictReader(f)}
     mcd, prior = rows["MCD"], rows["prior"]

@@ -90,27 +90,15 @@ def test_each_target_trains_only_what_it_needs(tmp_path, name):
     assert jobs.get("extract_visual", 0) == (6 if name == "table4" else 2)   # 2 shards x backbones
 
 
-# Big enough for the orderings to show over the noise (about 290 test questions), small enough for CPU.
-# D = 128 as in the demo: at D = 64 the Table II MLP over-fitted the visual input (Q+A+V 41.98 = Q).
-SMALL_DEMO = json.loads(json.dumps(TINY_DEMO))
-SMALL_DEMO["datasets"]["demo"]["generator"] = {"seed": 3, "videos": 120}
-SMALL_DEMO["datasets"]["demo"]["extraction"]["shard_size"] = 60
-SMALL_DEMO["datasets"]["demo"]["training"] = {"epochs": 10, "batch_size": 32, "lr_step": 8, "workers": 0,
-                                              "extra": ["d_model=128", "in_memory=true"]}
-
-
 def read_rows(path: Path) -> dict[str, dict[str, str]]:
     with path.open(newline="") as fh:
         return {row["method"]: row for row in csv.DictReader(fh)}
 
 
-@pytest.fixture(scope="module")
-def built_demo(tmp_path_factory):
-    work = tmp_path_factory.mktemp("paper_demo")
-    write_config(work, SMALL_DEMO)
-    snakemake(work, "--cores", "2", "results/demo/table2.csv", "results/demo/table7.csv",
-              "results/demo/table3.html")
-    return work
+@pytest.fixture
+def built_demo(shared_run):
+    """The shared run's `demo` (tests/shared_pipeline.py): 120 videos, D = 128, 10 epochs."""
+    return shared_run
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """(slow) The peers end to end through Snakemake: the shipped `demo_peers` dataset (made smaller: 12
 videos, 2 epochs) builds its table3.csv with one row per model, TSPM on the small backbones its
-`peer_backbones` names, each run recording the stores it read. Measured: 12.5 min wall on the
-project's shared 2-core machine (load ~8), 475 s of CPU: about 4 min on 2 free cores."""
+`peer_backbones` names, each run recording the stores it read. Built by the shared run
+(tests/shared_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,13 @@ import csv
 import json
 
 import pytest
-import yaml
 
-from test_workflow import REPO, snakemake, write_config
+from test_workflow import snakemake
 
 
 @pytest.mark.slow
-def test_demo_peers_trains_every_peer_and_tables_its_row(tmp_path):
-    shipped = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    entry = shipped["datasets"]["demo_peers"]
-    entry["generator"]["videos"] = 12
-    entry["training"]["epochs"] = 2
-    write_config(tmp_path, {"run": ["demo_peers"], "datasets": {"demo_peers": entry}})
-    snakemake(tmp_path, "--cores", "2", "results/demo_peers/table3.csv")
-
+def test_demo_peers_trains_every_peer_and_tables_its_row(shared_run):
+    tmp_path = shared_run
     results = tmp_path / "results/demo_peers"
     with (results / "table3.csv").open(newline="") as f:
         rows = {row["method"]: row for row in csv.DictReader(f)}
@@ -58,5 +51,5 @@ def test_demo_peers_trains_every_peer_and_tables_its_row(tmp_path):
     tome = open_store(results / "features/tome/tome_vit_s16_224.zarr")
     assert tome.features.shape == (12, 10, 14, 384)
     # finished: nothing left to do
-    assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n",
-                                                                             "results/demo_peers/table3.csv"))
+    assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(
+        snakemake(tmp_path, "-n", "results/demo_peers/table3.csv"))

@@ -30,9 +30,12 @@ TINY_DEMO = {
 }
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, check: bool = True,
+              configfile: Path | None = None) -> subprocess.CompletedProcess:
+    """`snakemake ARGS` in `workdir` with its config.yaml (or `configfile`)."""
+    configfile = configfile or workdir / "config.yaml"
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
+           "--directory", str(workdir), "--configfile", str(configfile), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
@@ -219,45 +222,49 @@ def read_table(path: Path) -> dict[str, dict[str, str]]:
         return {row["method"]: row for row in csv.DictReader(f)}
 
 
-@pytest.mark.slow
-def test_tiny_demo_end_to_end_and_what_a_swap_reruns(tmp_path):
-    write_config(tmp_path, TINY_DEMO)
-    snakemake(tmp_path, "--cores", "2", "results/demo/table3.csv")
+def plan_with(workdir: Path, config: dict, target: str) -> dict[str, int]:
+    """Jobs a dry run of `target` plans in `workdir` under another config (a file of its own: the
+    folder's config.yaml, which other tests read, is left as it is)."""
+    path = workdir / "changed-config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return planned_jobs(snakemake(workdir, "-n", target, configfile=path))
 
-    table = read_table(tmp_path / "results/demo/table3.csv")
+
+@pytest.mark.slow
+def test_demo_end_to_end_and_what_a_swap_reruns(shared_run):
+    from shared_pipeline import DEMO_SECONDS, DEMO_VIDEOS, shared_config, with_changes
+
+    table = read_table(shared_run / "results/demo/table3.csv")
     assert set(table) == {"MCD", "prior", "N"}
     assert int(table["N"]["overall"]) > 0
     for method in ("MCD", "prior"):
         assert 0.0 <= float(table[method]["overall"]) <= 100.0
     assert table["MCD"]["visual_backbone"] == "resnet18"
     assert "random-init" in table["MCD"]["weights"]
-    assert "randomly initialised" in (tmp_path / "results/demo/table3.md").read_text()
-    assert (tmp_path / "results/demo/runs/resnet18-vggish/mcd/seed0/curves.png").stat().st_size > 0
+    assert "randomly initialised" in (shared_run / "results/demo/table3.md").read_text()
+    assert (shared_run / "results/demo/runs/resnet18-vggish/mcd/seed0/curves.png").stat().st_size > 0
 
     from mcd_core.features.store import open_store
-    visual = open_store(tmp_path / "results/demo/features/visual/resnet18.zarr")
-    assert visual.features.shape == (12, 3, 512)
+    visual = open_store(shared_run / "results/demo/features/visual/resnet18.zarr")
+    assert visual.features.shape == (DEMO_VIDEOS, DEMO_SECONDS, 512)
     assert visual.attrs["weights"] == {"random_init": True, "seed": 0}
 
     # Nothing left to do once finished.
-    assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n"))
+    assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(
+        snakemake(shared_run, "-n", "results/demo/table3.csv"))
 
     # A visual backbone swap re-runs visual extraction and everything after it, nothing else.
-    swapped = json.loads(json.dumps(TINY_DEMO))
-    swapped["datasets"]["demo"]["extraction"]["visual_backbone"] = "clip_vit_b32"
-    write_config(tmp_path, swapped)
-    jobs = planned_jobs(snakemake(tmp_path, "-n", "results/demo/table3.csv"))
-    assert jobs == {"extract_visual": 2, "merge_features": 1, "train": 1, "predict": 1,
-                    "score_model": 1, "table3": 1}
+    config = shared_config()
+    swapped = with_changes(config, "demo", extraction={"visual_backbone": "clip_vit_b32"})
+    assert plan_with(shared_run, swapped, "results/demo/table3.csv") == {
+        "extract_visual": 2, "merge_features": 1, "train": 1, "predict": 1, "score_model": 1, "table3": 1}
 
     # New backbone weights (here: another random-init seed) re-run both extractions and what
     # follows; the prior row does not depend on features and is kept.
-    reseeded = json.loads(json.dumps(TINY_DEMO))
-    reseeded["datasets"]["demo"]["extraction"]["seed"] = 1
-    write_config(tmp_path, reseeded)
-    jobs = planned_jobs(snakemake(tmp_path, "-n", "results/demo/table3.csv"))
-    assert jobs == {"extract_visual": 2, "extract_audio": 2, "merge_features": 2, "train": 1,
-                    "predict": 1, "score_model": 1, "table3": 1}
+    reseeded = with_changes(config, "demo", extraction={"seed": 1})
+    assert plan_with(shared_run, reseeded, "results/demo/table3.csv") == {
+        "extract_visual": 2, "extract_audio": 2, "merge_features": 2, "train": 1, "predict": 1,
+        "score_model": 1, "table3": 1}
 
 
 def _save_state(build, path: Path, seed: int) -> str:
