@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
 from mcd_core.common.atomic import atomic_path, write_text
+from mcd_core.common.loaderrors import load_error_line
 
 WEIGHT_MODES = ("pretrained", "random-init")
 WeightMode = Literal["pretrained", "random-init"]
@@ -224,7 +225,7 @@ def load_weights(name: str, mode: str, seed: int, weights_dir: str | os.PathLike
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: cannot be read as a torch state dict ({exc})") from exc
+        raise WeightsError(f"{path}: cannot be read as a torch state dict ({load_error_line(exc)})") from None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: is not a state dict (a mapping of names to tensors)")
     return dict(state), {"file": get_source(name).filename, "sha256": digest}
@@ -388,7 +389,7 @@ def import_file(name: str, file: str | os.PathLike, weights_dir: str | os.PathLi
             except (WeightsError, KeyboardInterrupt):
                 raise
             except Exception as exc:
-                raise WeightsError(f"{file}: cannot be read as weights of {name!r} ({_one_line(exc)})") from exc
+                raise WeightsError(f"{file}: cannot be read as weights of {name!r} ({load_error_line(exc)})") from None
             torch.save(state, tmp)
         digest = sha256_file(tmp)
     write_text(_sidecar(target), f"{digest}  {target.name}\n")
