@@ -4,11 +4,22 @@ reading a JSON list of records, duplicated ids, filtering by available videos.""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+
+
+# Set by the Snakefile, which reports each dataset's duplicated question ids once, when it plans the
+# run: the `mcd` commands of its jobs then log them at debug level instead of once per command.
+DUPLICATES_REPORTED_ENV = "MCD_DUPLICATES_REPORTED"
+
+
+def duplicates_log_level() -> int:
+    """The level at which a format's reader logs duplicated question ids (see above)."""
+    return logging.DEBUG if os.environ.get(DUPLICATES_REPORTED_ENV) else logging.WARNING
 
 
 class AnnotationError(ValueError):

@@ -122,15 +122,28 @@ def annotation_video_ids(paths: list[str], fmt: str = "music_avqa") -> list[str]
 
 
 def split_warnings(ds: "DatasetSettings", splits: dict[str, AnnotationSet]) -> list[str]:
-    """What is legal but worth saying about a dataset's splits (question ids shared by splits)."""
+    """What is legal but worth saying about a dataset's splits: question ids duplicated within a file
+    or shared by splits."""
     if ds.carve is not None:  # train and val are read whole from one source here: compare it with test
         splits = {"train": splits["train"], "test": splits["test"]}
+    warnings = []
+    for path in dict.fromkeys(a.path for a in splits.values() if a.duplicates):  # a carve source once
+        dup = next(a.duplicates for a in splits.values() if a.path == path)
+        warnings.append(f"dataset {ds.name!r}: {path}: {len(dup)} duplicated question id(s), e.g. "
+                        f"{', '.join(map(str, list(dup)[:5]))} (all copies kept, every copy scored)")
     shared = cross_split_duplicates(splits)
-    if not shared:
+    if shared:
+        shown = ", ".join(f"{qid} ({'/'.join(names)})" for qid, names in list(shared.items())[:5])
+        warnings.append(f"dataset {ds.name!r}: {len(shared)} question id(s) occur in more than one split: "
+                        f"{shown}" + (" ..." if len(shared) > 5 else ""))
+    return warnings
+
+
+def dataset_warnings(ds: "DatasetSettings") -> list[str]:
+    """`split_warnings` of a dataset whose annotation files are all in place (read once, cached)."""
+    if not all(Path(p).is_file() for p in ds.read_paths.values()):
         return []
-    shown = ", ".join(f"{qid} ({'/'.join(names)})" for qid, names in list(shared.items())[:5])
-    return [f"dataset {ds.name!r}: {len(shared)} question id(s) occur in more than one split: {shown}"
-            + (" ..." if len(shared) > 5 else "")]
+    return split_warnings(ds, load_splits(ds))
 
 
 def datasets_to_check(config: dict, workdir: str | os.PathLike = ".") -> list[str]:

@@ -38,8 +38,8 @@ from pathlib import Path
 from mcd_core.common.atomic import write_text
 from mcd_core.common.ids import video_id_problem
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, record_location, register_format
-from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
-                                     read_json_records)
+from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, duplicates_log_level,
+                                     find_duplicates, read_json_records)
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,8 @@ def load_annotations(path: str | os.PathLike) -> AnnotationSet:
     questions = [parse_record(r, i, source) for i, r in enumerate(raw)]
     duplicates = find_duplicates(questions)
     if duplicates:
-        log.warning("%s: %d duplicated question id(s), e.g. %s (all copies kept)", path, len(duplicates),
-                    list(duplicates)[:5])
+        log.log(duplicates_log_level(), "%s: %d duplicated question id(s), e.g. %s (all copies kept)", path,
+                len(duplicates), list(duplicates)[:5])
     return AnnotationSet(path=path, questions=questions, duplicates=duplicates)
 
 

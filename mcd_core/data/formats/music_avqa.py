@@ -20,8 +20,8 @@ from typing import Iterable
 
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, record_location, register_format
 from mcd_core.common.ids import video_id_problem
-from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
-                                     read_json_records)
+from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, duplicates_log_level,
+                                     find_duplicates, read_json_records)
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def load_annotations(path: str | os.PathLike, on_duplicate: str = "report") -> A
                    + (" ..." if len(duplicates) > 5 else ""))
         if on_duplicate == "error":
             raise AnnotationError(message)
-        log.warning("%s (all copies kept)", message)
+        log.log(duplicates_log_level(), "%s (all copies kept)", message)
     return AnnotationSet(path=path, questions=questions, duplicates=duplicates)
 
 
