@@ -18,7 +18,7 @@ from mcd_core.cli.errors import UserError
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
 COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "peer_features", "weights", "annotations", "train",
-                   "modelcard", "ask", "experiments")
+                   "modelcard", "ask", "experiments", "verify")
 
 
 class HelpFormatter(argparse.HelpFormatter):

@@ -35,11 +35,12 @@ def model_dims(architecture: str, audio: Path | None, visual: Path | None,
     """Config widths read from the stores: audio_dim, visual_dim and each extra input's field."""
     arch = get_architecture(architecture)
     check_input_keys(arch.inputs, inputs, f"architecture {architecture!r}")
-    dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
+    # Only attributes are read here; the stores' chunks are checked when they are opened for reading.
+    dims = {f"{role}_dim": int(open_store(path, check_chunks=False).attrs["dim"])
             for role, path in (("audio", audio), ("visual", visual)) if path is not None}
     for key, name in arch.config_cls.input_dims.items():
         if key in inputs:
-            dims[name] = int(open_store(inputs[key]).attrs["dim"])
+            dims[name] = int(open_store(inputs[key], check_chunks=False).attrs["dim"])
     return dims
 
 
