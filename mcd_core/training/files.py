@@ -81,8 +81,9 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
                 if files.test else None)
     attrs = {role: {k: s.attrs.get(k) for k in ("stream", "backbone", "dim", "seconds", "weights")}
              for role, s in (("audio", audio), ("visual", visual)) if s is not None}
-    if len(val_set) == 0:
-        raise ConfigError(f"{files.val}: no validation question has its video in the feature stores")
+    for split, path, dataset in (("training", files.train, train_set), ("validation", files.val, val_set)):
+        if len(dataset) == 0:
+            raise ConfigError(f"{path}: no {split} question has its video in the feature stores")
     paths = {k: v for k, v in dataclasses.asdict(files).items() if k != "inputs"}
     inputs = {"variant": variant, **{k: (str(v) if v is not None else None) for k, v in paths.items()},
               "content": {k: content_fingerprint(Path(v)) for k, v in paths.items()

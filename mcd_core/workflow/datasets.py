@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcd_core.data.formats import get_format
-from mcd_core.common.ids import avqa_demo_video_id, video_id_problem
+from mcd_core.common.ids import avqa_demo_video_id, question_id_problem, video_id_problem
 from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
 from mcd_core.workflow.config import SECTIONS, ConfigError
@@ -101,7 +101,12 @@ def load_split(fmt: str, path: str | os.PathLike) -> AnnotationSet:
             raise
         except (ValueError, KeyError, TypeError) as exc:  # a plugin format's own error: one line too
             raise AnnotationError(f"{path}: {type(exc).__name__}: {exc}") from None
-        for q in annotations.questions:  # the format checked its records; this holds for any format
+        if not annotations.questions:  # the formats refuse an empty list; this holds for any format
+            raise AnnotationError(f"{path}: holds no question records: a split needs questions")
+        for i, q in enumerate(annotations.questions):
+            problem = question_id_problem(q.question_id)
+            if problem:
+                raise AnnotationError(f"{path}: record {i}: question_id {problem}")
             problem = video_id_problem(q.video_id)
             if problem:
                 raise AnnotationError(f"{path}: question_id {q.question_id!r}: video_id {q.video_id!r} "
@@ -238,7 +243,21 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     if missing and ds.extraction.get("missing_videos", "stop") != "skip":
         raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))
     absent = set(missing)
+    if absent:
+        check_no_split_emptied(ds, absent)
     return [v for v in ids if v not in absent]
+
+
+def check_no_split_emptied(ds: DatasetSettings, absent: set[str]) -> None:
+    """Under `missing_videos: skip`, a split none of whose videos has a file would train or score on
+    nothing: an error naming the split (a carved split is checked through its source file)."""
+    for split in SPLITS:
+        path = ds.read_paths[split]
+        videos = load_split(ds.format, path).video_ids
+        if videos <= absent:
+            raise DatasetNotReadyError(
+                f"dataset {ds.name!r}, split {split} ({path}): 0 of its {len(videos):,} annotated videos "
+                f"found in {ds.videos}; `missing_videos: skip` would leave the split with no question")
 
 
 def write_missing_videos(path: str | os.PathLike, videos: str, annotations: list[str],
