@@ -391,3 +391,24 @@ def configured_backbones():
         if settings(name).extraction["weights"] == "pretrained":
             names.update(dataset_backbones(name))
     return sorted(names)
+
+
+def check_output_folders():
+    """Before any job: the results folder can be written, and so can `weights_dir` where a file that
+    a dataset checked at parse time needs is still missing (a fetch or import writes it there; a
+    complete read-only weights folder is fine)."""
+    from mcd_core.common.folders import check_writable
+    from mcd_core.features.backbones.weights import missing_weights_message  # torch-free
+
+    try:
+        check_writable("results", "the results folder", pipeline.ConfigError)
+        for name in pipeline.datasets_to_check(CONFIG):
+            if (extraction(name, "weights") == "pretrained"
+                    and missing_weights_message(dataset_backbones(name), WEIGHTS_DIR)):
+                check_writable(WEIGHTS_DIR, "weights_dir", pipeline.ConfigError)
+    except pipeline.ConfigError as exc:
+        stop(exc)
+
+
+if workflow.is_main_process:
+    check_output_folders()
