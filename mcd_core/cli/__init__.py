@@ -15,6 +15,7 @@ import traceback
 
 from mcd_core import __version__
 from mcd_core.cli.errors import UserError
+from mcd_core.common.interrupt import exit_status, stop_on_signals
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
 COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "peer_features", "weights", "annotations", "train",
@@ -73,6 +74,18 @@ def is_input_error(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; SIGINT or SIGTERM ends it with one line and status 128 + the signal number."""
+    with stop_on_signals():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:
+            verb = next((a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")), None)
+            print(f"mcd{' ' + verb if verb else ''}: interrupted ({exc.args[0] if exc.args else 'SIGINT'})",
+                  file=sys.stderr)
+            return exit_status(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

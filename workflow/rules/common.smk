@@ -9,6 +9,10 @@ from snakemake.exceptions import WorkflowError
 from mcd_core import workflow as pipeline
 from mcd_core.media.shardrun import write_shard_list
 from mcd_core.scoring import peers
+from mcd_core.workflow.signals import forward_interrupts
+
+# A SIGINT to Snakemake alone (not only a terminal's Ctrl-C) stops the running jobs within seconds.
+forward_interrupts()
 
 # Duplicated question ids are reported here, once per dataset (warn_once): jobs' `mcd` commands
 # then log them at debug level only. Set before `envvars`, which passes it to cluster jobs.
