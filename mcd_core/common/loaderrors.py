@@ -11,7 +11,7 @@ import re
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # torch's weights-only unpickler names the refused global or function after this prefix
-_REFUSED = re.compile(r"WeightsUnpickler error: (.*)")
+_REFUSED = re.compile(r"WeightsUnpickler error:\s*(.*)", re.S)
 
 
 def load_error_line(exc: BaseException) -> str:
@@ -19,7 +19,10 @@ def load_error_line(exc: BaseException) -> str:
     text = _ANSI.sub("", str(exc)).strip()
     refused = _REFUSED.search(text)
     if refused:
-        what = refused.group(1).split(" was not an allowed global")[0].split(". Please use")[0]
+        what = next((line.strip() for line in refused.group(1).splitlines() if line.strip()), "")
+        if what.startswith("Unsupported operand"):   # bytes that are no pickle at all: damage, not code
+            return f"its bytes are not a torch file ({what})"
+        what = what.split(" was not an allowed global")[0].split(". Please use")[0]
         return (f"it holds objects other than tensors and plain data ({what.strip()}), "
                 f"refused as loading them could run code")
     first = text.splitlines()[0] if text else ""
