@@ -299,3 +299,29 @@ def test_weights_import_checks_the_vggish_pca_parameters(tmp_path, capsys):
     torch.save({"pca_eigen_vectors": torch.zeros(128, 64), "pca_means": torch.zeros(128, 1)}, file)
     assert main(["weights", "import", "vggish_pca", str(file), "--weights-dir", str(tmp_path / "w")]) == 2
     assert "does not hold the VGGish PCA parameters" in one_line_error(capsys, "weights")
+
+
+# -- 7. counts on the command line and checkpoints that are no torch file ---------------------------
+@pytest.mark.parametrize("args, message", [
+    (["frames", "--seconds", "0"], "argument --seconds: must be >= 1, got 0"),
+    (["audio", "--seconds", "2", "--workers", "-1"], "argument --workers: must be >= 1, got -1"),
+    (["frames", "--seconds", "2", "--frame-short-side", "-5"], "argument --frame-short-side: must be >= 0, got -5"),
+])
+def test_counts_below_their_minimum_are_usage_errors(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as stopped:
+        main([args[0], "--videos", str(tmp_path), "--ids-file", str(tmp_path / "ids.txt"), "--out",
+              str(tmp_path / "shard"), *args[1:]])
+    assert stopped.value.code == 2
+    assert f"mcd {args[0]}: error: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "shard").exists()
+
+
+def test_a_checkpoint_of_random_bytes_is_named_as_no_torch_file(tmp_path):
+    from mcd_core.scoring.checkpoint import CheckpointError, read_checkpoint
+
+    path = tmp_path / "best.pt"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(CheckpointError) as caught:
+        read_checkpoint(path)
+    assert f"{path}: not a readable checkpoint (its bytes are not a torch file (Unsupported operand" in str(caught.value)
+    assert "could run code" not in str(caught.value)
