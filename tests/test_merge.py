@@ -66,6 +66,8 @@ def test_part_without_failure_list_or_listed_twice_is_refused(tmp_path):
     failures_path(tmp_path / "a.zarr").unlink()
     with pytest.raises(MergeError, match=r"a\.failures\.json is missing"):
         merge_shards([tmp_path / "a.zarr"], tmp_path / "m.zarr")
+    with pytest.raises(MergeError, match=r"gone\.zarr: no such shard store"):
+        merge_shards([tmp_path / "gone.zarr"], tmp_path / "m.zarr")
     assert main(["merge", "--parts", str(tmp_path / "a.zarr"), "--out", str(tmp_path / "m.zarr")]) == 2
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable
 
 from mcd_core.ask.errors import AskError
+from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.questions import Question
 from mcd_core.data.vocab import MAX_KEYWORDS, MAX_QUESTION_TOKENS, SPECIALS, Vocab
 
@@ -159,8 +160,8 @@ def encode(asked: AskedQuestion, vocab: Vocab, video_id: str = "video") -> dict[
 def read_questions_file(path) -> list[str]:
     """Non-empty lines of a text file, `#` lines skipped; AskError naming the file otherwise."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_text_file(path, "questions file", AskError).splitlines()
+    except OSError as exc:
         raise AskError(f"cannot read questions file {path}: {exc}") from None
     questions = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not questions:

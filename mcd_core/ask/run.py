@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mcd_core.ask.errors import AskError
+from mcd_core.common.textfiles import read_text_file
 from mcd_core.ask.question import Template, collect_templates
 from mcd_core.data.formats import get_format
 from mcd_core.data.vocab import Vocab
@@ -89,7 +90,7 @@ def resolve(path: str | None, run_dir: Path) -> Path | None:
 def _read_config(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "config.json"
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(read_text_file(path, "run configuration", AskError))
         config["inputs"]["vocab"]
     except FileNotFoundError:
         raise AskError(f"run folder {run_dir} has no config.json; is it a folder `mcd train` wrote?") from None

@@ -11,13 +11,15 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 
 from mcd_core import __version__
 from mcd_core.cli.errors import UserError
+from mcd_core.common.interrupt import exit_status, stop_on_signals
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
 COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "peer_features", "weights", "annotations", "train",
-                   "modelcard", "ask", "experiments")
+                   "modelcard", "ask", "experiments", "verify")
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -61,7 +63,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_input_error(exc: BaseException) -> bool:
+    """Whether `exc` reports bad input or setup, found by our own checks: UserError, a missing file,
+    or any error class this package defines (CheckpointError, AnnotationError, ConfigError, ...,
+    and their subclasses). Such an error is one line (`mcd VERB: error: ...`, exit 2; -v adds the
+    traceback); anything else is an internal error and keeps its traceback."""
+    if isinstance(exc, (UserError, FileNotFoundError)):
+        return True
+    return any(cls.__module__.startswith("mcd_core.") for cls in type(exc).__mro__)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; SIGINT or SIGTERM ends it with one line and status 128 + the signal number."""
+    with stop_on_signals():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:
+            verb = next((a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")), None)
+            print(f"mcd{' ' + verb if verb else ''}: interrupted ({exc.args[0] if exc.args else 'SIGINT'})",
+                  file=sys.stderr)
+            return exit_status(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -75,15 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         claim_gpu()  # one GPU per job when several run on one machine (mcd_core/common/gpus.py)
     try:
         result = args.func(args)
-    except (UserError, FileNotFoundError) as exc:
+    except Exception as exc:
+        if not is_input_error(exc):
+            # A bug, not the user's input: say so, and keep the traceback for the report.
+            print(f"mcd {args.command}: internal error ({type(exc).__name__}); the traceback follows",
+                  file=sys.stderr)
+            raise
+        if args.verbose:
+            traceback.print_exc()
         print(f"mcd {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        # Error classes defined by this package are user-facing: one clear line, no traceback.
-        if type(exc).__module__.startswith("mcd_core"):
-            print(f"mcd {args.command}: error: {exc}", file=sys.stderr)
-            return 2
-        raise
     return int(result or 0)
 
 

@@ -34,13 +34,12 @@ def _experiment(name: str):
 
 def _card(checkpoint: str, seconds: int) -> dict[str, float]:
     """Parameters (plain, thop convention) and MACs per question of a run's model."""
-    import torch
-
-    from mcd_core.models import build_model, config_from_dict
     from mcd_core.scoring.modelcard import example_batch, plain_params, profile
+    from mcd_core.scoring.predict import load_checkpoint
 
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = build_model(config_from_dict(ckpt["architecture"], ckpt["model_config"])).eval()
+    # weights_only=True (read_checkpoint): a best.pt from elsewhere cannot run code; a bad one is
+    # one CheckpointError line naming it.
+    model, _, _ = load_checkpoint(checkpoint, "cpu")
     thop, macs = profile(model, example_batch(model.cfg, seconds))
     return {"params_plain_m": plain_params(model) / 1e6, "params_thop_m": thop / 1e6, "macs_g": macs / 1e9}
 

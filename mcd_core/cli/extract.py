@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.backbone_args import add_backbone_arguments
+from mcd_core.cli.values import at_least
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,13 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=Path, default=None, help="frames shard folder (manifest.json)")
     p.add_argument("--videos", type=Path, default=None, help="clip backbones: folder of the video files")
     p.add_argument("--ids-file", type=Path, default=None, help="clip backbones: the shard list")
-    p.add_argument("--seconds", type=int, default=None, help="clip backbones: T, seconds read per video")
+    p.add_argument("--seconds", type=at_least(1), default=None, help="clip backbones: T, seconds read per video")
     p.add_argument("--backbone", required=True,
                    help="resnet18, resnext101_32x8d, clip_vit_b32, clip_vit_l14_336, swinv2_large, "
                         "resnext101_3d_kinetics")
     add_backbone_arguments(p)
-    p.add_argument("--batch-size", type=int, default=64, help="frames (clip backbones: clips) per forward pass")
-    p.add_argument("--workers", type=int, default=2,
+    p.add_argument("--batch-size", type=at_least(1), default=64, help="frames (clip backbones: clips) per forward pass")
+    p.add_argument("--workers", type=at_least(0), default=2,
                    help="JPEG decoding processes (0: none); clip backbones: videos decoded at a time")
     p.add_argument("--out", type=Path, required=True, help="store of stream 'visual' (.zarr)")
     p.add_argument("--patch-out", type=Path, default=None,

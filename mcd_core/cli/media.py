@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.backbone_args import add_backbone_arguments
+from mcd_core.cli.values import at_least
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +64,17 @@ def run_extract_audio(args: argparse.Namespace) -> int:
 def _shard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", type=Path, required=True, help="folder of the video files")
     p.add_argument("--ids-file", type=Path, required=True, help="shard list: video ids, one a line")
-    p.add_argument("--seconds", type=int, required=True, help="T, the dataset's seconds per video")
+    p.add_argument("--seconds", type=at_least(1), required=True, help="T, the dataset's seconds per video")
     p.add_argument("--out", type=Path, required=True, help="shard folder to write")
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad video, or leave it out and list it")
-    p.add_argument("--workers", type=int, default=1, help="videos decoded at the same time")
+    p.add_argument("--workers", type=at_least(1), default=1, help="videos decoded at the same time")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("frames", help="centre frame of each second of each video of a shard")
     _shard_args(p)
-    p.add_argument("--frame-short-side", type=int, default=360,
+    p.add_argument("--frame-short-side", type=at_least(0), default=360,
                    help="short side of the saved frames in pixels (0: keep the video's size)")
     p.set_defaults(func=run_frames)
 
@@ -96,7 +97,7 @@ def register(subparsers) -> None:
     src.add_argument("--audio", type=Path, help="audio shard folder (panns_cnn14, panns_cnn14_32k)")
     p.add_argument("--backbone", choices=_AUDIO_BACKBONES, required=True, help="audio backbone")
     add_backbone_arguments(p)
-    p.add_argument("--batch-size", type=int, default=256, help="seconds per forward pass")
+    p.add_argument("--batch-size", type=at_least(1), default=256, help="seconds per forward pass")
     p.add_argument("--pca", action="store_true",
                    help="vggish: apply the AudioSet PCA + 8-bit quantisation (needs vggish_pca)")
     p.add_argument("--per-second", action="store_true",

@@ -10,6 +10,7 @@ from pathlib import Path
 from mcd_core.cli.annotations import add_format_argument
 from mcd_core.cli.backbone_args import add_backbone_arguments
 from mcd_core.cli.errors import UserError
+from mcd_core.cli.values import at_least
 from mcd_core.features.backbones.streams import STREAM_BACKBONES, TEXT_STREAM_NAMES, token_streams
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,8 @@ def register(subparsers) -> None:
     p.add_argument("--backbone", required=True, choices=TOKEN_BACKBONES,
                    help="resnet18_14x14 (stream visual_map, AVST) or tome_vit_l16_384 (stream tome, TSPM)")
     add_backbone_arguments(p)
-    p.add_argument("--batch-size", type=int, default=32, help="frames per forward pass")
-    p.add_argument("--workers", type=int, default=2, help="JPEG decoding processes (0: none)")
+    p.add_argument("--batch-size", type=at_least(1), default=32, help="frames per forward pass")
+    p.add_argument("--workers", type=at_least(0), default=2, help="JPEG decoding processes (0: none)")
     p.add_argument("--out", type=Path, required=True, help="the store (.zarr)")
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad video, or leave it out and list it")
@@ -86,7 +87,7 @@ def register(subparsers) -> None:
     t.add_argument("--backbone", required=True, choices=TEXT_BACKBONES,
                    help="clip_text_b32 (PSTP-Net) or clip_text_l14_336 (TSPM)")
     add_backbone_arguments(t, precision=False)
-    t.add_argument("--batch-size", type=int, default=256, help="texts per forward pass")
+    t.add_argument("--batch-size", type=at_least(1), default=256, help="texts per forward pass")
     t.add_argument("--out", nargs="+", required=True, metavar="STREAM=PATH",
                    help=f"stores to write; STREAM one of {', '.join(TEXT_STREAMS)}")
     t.set_defaults(func=run_extract_text, uses_gpu=True)

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.annotations import add_format_argument
+from mcd_core.cli.values import at_least
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,9 @@ def register(subparsers) -> None:
     p.add_argument("--input", action="append", default=[], metavar="KEY=PATH",
                    help="an extra feature store the run's architecture reads, as given to `mcd train`, repeatable")
     p.add_argument("--out", type=Path, required=True, help="predictions CSV")
-    p.add_argument("--batch-size", type=int, default=256, help="questions per forward pass")
+    p.add_argument("--batch-size", type=at_least(1), default=256, help="questions per forward pass")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: CUDA when present")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--workers", type=at_least(0), default=0, help="DataLoader worker processes")
     add_format_argument(p)
     p.set_defaults(func=run_predict, uses_gpu=True)

@@ -24,11 +24,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from mcd_core.features.backbones.registry import load_all_registries
+    from mcd_core.features.backbones.registry import check_fits, load_all_registries
     from mcd_core.features.backbones.weights import import_file
 
     load_all_registries()
-    path = import_file(args.name, args.file, args.weights_dir)
+    path = import_file(args.name, args.file, args.weights_dir, check=check_fits)
     print(f"{args.name}: {path}")
     return 0
 
@@ -67,7 +67,8 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="weights_command", metavar="ACTION", required=True)
     actions = (
         ("fetch", run_fetch, "download weights from the libraries' hubs or release URLs (needs internet)"),
-        ("import", run_import, "store a weights file you downloaded yourself, checking its registered sha256"),
+        ("import", run_import, "store a weights file you downloaded yourself, checking that its keys and shapes "
+                               "fit the network (and its sha256 where one is registered)"),
         ("list", run_list, "registered weights, their file names and whether they are here"),
         ("check", run_check, "verify files against their sha256"),
     )

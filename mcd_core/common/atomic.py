@@ -58,8 +58,17 @@ def atomic_path(target: str | os.PathLike, is_dir: bool = False) -> Iterator[Pat
     except BaseException:
         remove_path(tmp)
         raise
-    if is_dir and target.exists():
-        remove_path(target)  # os.replace cannot replace a non-empty directory
+    if is_dir and target.is_dir() and not target.is_symlink():
+        # os.replace cannot replace a non-empty directory. Move the old one aside under a `.tmp-`
+        # name (removed now, or by the next attempt if a signal comes first): deleting it in place
+        # would leave a half-deleted store under the final name.
+        old = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-old-", dir=target.parent))
+        os.replace(target, old)
+        os.replace(tmp, target)
+        remove_path(old)
+        return
+    if is_dir:
+        remove_path(target)  # a file or link where the directory goes
     os.replace(tmp, target)
 
 

@@ -5,6 +5,10 @@ outlives a SIGKILLed job for 5-10 s, holding memory and open stores. `ExitWithPa
 `worker_init_fn` that asks Linux to SIGKILL the worker as soon as the process that started it dies
 (prctl PR_SET_PDEATHSIG), and exits at once if that process is already gone. Elsewhere it only
 does the second check.
+
+Workers ignore SIGINT and SIGTERM: a Ctrl-C reaches the whole process group, and a worker that
+died of it would turn the parent's clean stop (`mcd_core.common.interrupt`) into torch's "worker
+killed" error. The parent stops its workers as it unwinds, or takes them with it when it dies.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ def exit_with_parent(parent_pid: int) -> None:
 
 
 class ExitWithParent:
-    """A picklable `worker_init_fn`: `exit_with_parent`, then an optional further initialiser."""
+    """A picklable `worker_init_fn`: `exit_with_parent`, SIGINT and SIGTERM ignored, then an
+    optional further initialiser."""
 
     def __init__(self, then: Callable[[int], None] | None = None):
         self.parent_pid = os.getpid()
@@ -39,5 +44,7 @@ class ExitWithParent:
 
     def __call__(self, worker_id: int) -> None:
         exit_with_parent(self.parent_pid)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         if self.then is not None:
             self.then(worker_id)

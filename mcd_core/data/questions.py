@@ -4,11 +4,22 @@ reading a JSON list of records, duplicated ids, filtering by available videos.""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from mcd_core.common.textfiles import read_text_file
+
+# Set by the Snakefile, which reports each dataset's duplicated question ids once, when it plans the
+# run: the `mcd` commands of its jobs then log them at debug level instead of once per command.
+DUPLICATES_REPORTED_ENV = "MCD_DUPLICATES_REPORTED"
+
+
+def duplicates_log_level() -> int:
+    """The level at which a format's reader logs duplicated question ids (see above)."""
+    return logging.DEBUG if os.environ.get(DUPLICATES_REPORTED_ENV) else logging.WARNING
 
 
 class AnnotationError(ValueError):
@@ -67,21 +78,26 @@ class AnnotationSet:
 
 
 def read_json_records(path: str | os.PathLike) -> list:
-    """The JSON list of records in `path`; AnnotationError naming the file otherwise."""
+    """The JSON list of records in `path`, at least one; AnnotationError naming the file otherwise."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            records = json.load(fh)
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: annotation file not found") from None
-    except IsADirectoryError:
-        raise AnnotationError(f"{path}: is a folder, not an annotation file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{path}: not a JSON file ({exc})") from None
+    records = read_json_file(path)
     if not isinstance(records, list):
         raise AnnotationError(f"{path}: expected a JSON list of question records, "
                               f"got {type(records).__name__}")
+    if not records:
+        raise AnnotationError(f"{path}: holds no question records (an empty list): a split needs questions")
     return records
+
+
+def read_json_file(path: Path) -> object:
+    """The JSON value of an annotation file; AnnotationError naming the file (and for bytes that
+    are not UTF-8 their offset) otherwise."""
+    try:
+        return json.loads(read_text_file(path, "annotation file", AnnotationError))
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: annotation file not found") from None
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(f"{path}: not a JSON file ({exc})") from None
 
 
 def cross_split_duplicates(splits: dict[str, "AnnotationSet"]) -> dict[int, list[str]]:

@@ -8,10 +8,9 @@ import os
 from typing import Sequence
 
 import numpy as np
-import zarr
 
 from mcd_core.common.progress import progress
-from mcd_core.features.store import FeatureStore
+from mcd_core.features.store import FeatureStore, open_features, row_label
 
 PRELOAD_BYTES = 256 << 20  # raw store bytes per Zarr read while preloading (patch rows are ~6 MB)
 
@@ -23,6 +22,7 @@ class StreamRows:
     def __init__(self, store: FeatureStore, keys: Sequence[str], stride: int, in_memory: bool,
                  average_patches: bool = True):
         self.path = store.path
+        self.names = (store.video_ids, row_label(store.attrs))  # to name a damaged chunk's rows
         self.stride = stride
         self.average_patches = average_patches
         self.row_of = {v: store.row(v) for v in keys}
@@ -59,7 +59,7 @@ class StreamRows:
 
     def _features(self):
         if self._pid != os.getpid():
-            self._array = zarr.open_group(store=str(self.path), mode="r", use_consolidated=True)["features"]
+            self._array = open_features(self.path, *self.names)
             self._pid = os.getpid()
         return self._array
 

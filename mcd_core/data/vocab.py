@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from mcd_core.common.atomic import write_json
+from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.questions import Question
 
 MAX_QUESTION_TOKENS = 14   # community question length: truncate or pad to this many tokens
@@ -137,10 +138,10 @@ class Vocab:
     def load(cls, path: str | os.PathLike) -> "Vocab":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text_file(path, "vocabulary file", VocabError))
         except FileNotFoundError:
             raise VocabError(f"{path}: vocabulary file not found (build it with `mcd vocab`)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except json.JSONDecodeError as exc:
             raise VocabError(f"{path}: not a JSON file ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise VocabError(f"{path}: not a vocabulary file (expected \"format\": {FORMAT!r})")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mcd_core.common.atomic import write_text
+from mcd_core.common.textfiles import read_text_file
 from mcd_core.demo.media import MediaFormat, encode_scene
 from mcd_core.demo.picker import QuestionPicker
 from mcd_core.demo.scene import INSTRUMENTS, Scene, draw_scene
@@ -140,7 +141,7 @@ def _check_reusable(scenes_path: Path, config: DemoConfig) -> None:
     if not scenes_path.exists():
         return
     try:
-        previous = json.loads(scenes_path.read_text(encoding="utf-8"))["config"]
+        previous = json.loads(read_text_file(scenes_path, "demo scenes file", DemoDataError))["config"]
     except (ValueError, KeyError) as exc:
         raise DemoDataError(f"{scenes_path} is not a demo scenes file ({exc}); "
                             "use an empty --out-dir") from exc

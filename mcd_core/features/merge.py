@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class MergeError(RuntimeError):
-    """A part to merge lacks its failure list or is listed twice."""
+    """A part to merge is missing, lacks its failure list or is listed twice."""
 
 
 def failures_path(store_path: str | os.PathLike) -> Path:
@@ -45,6 +45,8 @@ def merge_shards(parts: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
         if part.resolve() in seen:
             raise MergeError(f"{part} is listed twice among the parts to merge")
         seen.add(part.resolve())
+        if not part.exists():
+            raise MergeError(f"{part}: no such shard store; re-run the stage that writes it")
         if not failures_path(part).is_file():
             raise MergeError(f"{part}: its failure list {failures_path(part)} is missing; "
                              f"re-run the stage that wrote this shard")

@@ -10,9 +10,12 @@ One Zarr v3 group per stream and backbone, `results/<dataset>/features/<stream>/
 - `video_id`  str [N]
 - optional per-video flag arrays (bool [N]), e.g. `no_audio` for videos without an audio stream
 - attributes: backbone, dim, fps, seconds, weights, preprocessing, package_version, stream, ...
+- `manifest.json` (not a Zarr node): every chunk file's key, size and CRC-32 (`manifest.py`)
 
 Extraction jobs each write one complete shard store (atomically); `merge_stores` concatenates
-finished shards into the final store. No two writers ever touch one Zarr store.
+finished shards into the final store. No two writers ever touch one Zarr store. Every writer records
+the store's chunks and their checksums in `manifest.json` last (`manifest.py`); `open_store` checks
+that they are all there before anything is read, and reads name the chunk that does not decode.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from zarr.dtype import VariableLengthUTF8
 
 from mcd_core import __version__
 from mcd_core.common.atomic import atomic_path
+from mcd_core.features.checked import CheckedArray
+from mcd_core.features.errors import StoreDamagedError, StoreError
+from mcd_core.features.manifest import missing_chunks, read_manifest, record_manifest, summary, warn_unrecorded
 
 # Consolidated metadata is not yet in the Zarr v3 spec; zarr-python supports it and we rely on it
 # only as a read speed-up, so its warning is noise for our users.
@@ -38,10 +44,6 @@ warnings.filterwarnings("ignore", message="Consolidated metadata")
 
 REQUIRED_ATTRS = ("stream", "backbone", "dim", "fps", "seconds", "weights", "preprocessing",
                   "package_version")
-
-
-class StoreError(RuntimeError):
-    """A feature store is missing, malformed, or not what the reader expects."""
 
 
 @dataclass
@@ -135,6 +137,7 @@ def write_store(path: str | os.PathLike, features: np.ndarray, lengths: Iterable
         if len(video_ids):
             arr[...] = features
         zarr.consolidate_metadata(str(tmp))
+        record_manifest(tmp)
     return Path(path)
 
 
@@ -184,6 +187,7 @@ def store_writer(path: str | os.PathLike, shape: tuple[int, ...], video_ids: Seq
         if writer.dropped:
             _compact(tmp, arr, sorted(writer.written), video_ids, lengths, meta)
         zarr.consolidate_metadata(str(tmp))
+        record_manifest(tmp)
 
 
 def _compact(tmp: Path, arr, keep: list[int], video_ids: list[str], lengths: np.ndarray,
@@ -232,7 +236,10 @@ def check_attrs(path: Path, attrs: Mapping[str, Any], expect: Mapping[str, Any])
                              f"re-run extraction or fix the config")
 
 
-def open_store(path: str | os.PathLike, expect: Mapping[str, Any] | None = None) -> FeatureStore:
+def open_store(path: str | os.PathLike, expect: Mapping[str, Any] | None = None,
+               check_chunks: bool = True) -> FeatureStore:
+    """The store at `path`, its attributes checked against `expect` and (`check_chunks`) every chunk
+    its manifest lists found at its size, so a lost chunk stops the reader before its first step."""
     path = Path(path)
     if not path.is_dir():
         raise StoreError(f"feature store {path} does not exist; run the extraction stage first")
@@ -246,10 +253,17 @@ def open_store(path: str | os.PathLike, expect: Mapping[str, Any] | None = None)
         for key in ("features", "lengths", "video_id"):
             if key not in names:
                 raise StoreError(f"{path}: array {key!r} is missing")
-        features = group["features"]
-        lengths = np.asarray(group["lengths"][...])
-        video_ids = [str(v) for v in group["video_id"][...]]
-        flags = {k: np.asarray(group[k][...]) for k in sorted(names - {"features", "lengths", "video_id"})}
+        label = row_label(attrs)
+        damage = _lost_chunks(path) if check_chunks else []
+        ids_lost = any(d.array == "video_id" for d in damage)
+        video_ids = ([] if ids_lost else
+                     [str(v) for v in CheckedArray(group["video_id"], path, "video_id", None, label)[...]])
+        if damage:
+            raise StoreDamagedError(summary(path, damage, None if ids_lost else video_ids, label))
+        lengths = np.asarray(CheckedArray(group["lengths"], path, "lengths", video_ids, label)[...])
+        flags = {k: np.asarray(CheckedArray(group[k], path, k, video_ids, label)[...])
+                 for k in sorted(names - {"features", "lengths", "video_id"})}
+        features = CheckedArray(group["features"], path, "features", video_ids, label)
     except StoreError:
         raise
     except Exception as exc:  # zarr/json errors: report the store, not a deep traceback
@@ -259,6 +273,37 @@ def open_store(path: str | os.PathLike, expect: Mapping[str, Any] | None = None)
                          f"{len(video_ids)} videos of dim {attrs['dim']}")
     check_attrs(path, attrs, expect or {})
     return FeatureStore(path, features, lengths, video_ids, attrs, flags)
+
+
+def row_label(attrs: Mapping[str, Any]) -> str:
+    """What a store's rows are: "question" for per-question stores, else "video"."""
+    return "question" if attrs.get("keyed_by") == "question" else "video"
+
+
+def row_names(path: Path) -> tuple[list[str], str]:
+    """The ids of a store's rows and what they are ("video" or "question"), reading no other array."""
+    try:
+        group = zarr.open_group(store=str(path), mode="r", use_consolidated=True)
+        label = row_label(dict(group.attrs))
+        return [str(v) for v in CheckedArray(group["video_id"], path, "video_id", None, label)[...]], label
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"{path}: cannot be read as a feature store ({exc})") from exc
+
+
+def _lost_chunks(path: Path) -> list:
+    manifest = read_manifest(path)
+    if manifest is None:
+        warn_unrecorded(path)
+        return []
+    return missing_chunks(path, manifest)
+
+
+def open_features(path: Path, ids: Sequence[str], label: str = "video") -> CheckedArray:
+    """The `features` array of the store at `path`, opened afresh (one handle per process)."""
+    group = zarr.open_group(store=str(path), mode="r", use_consolidated=True)
+    return CheckedArray(group["features"], path, "features", ids, label)
 
 
 def merge_stores(parts: Sequence[str | os.PathLike], out: str | os.PathLike,
@@ -297,4 +342,5 @@ def merge_stores(parts: Sequence[str | os.PathLike], out: str | os.PathLike,
                 arr[row:row + len(block)] = block
                 row += len(block)
         zarr.consolidate_metadata(str(tmp))
+        record_manifest(tmp)
     return Path(out)

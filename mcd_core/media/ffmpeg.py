@@ -10,6 +10,10 @@ import os
 import shutil
 
 
+class FfmpegMissingError(RuntimeError):
+    """No ffmpeg to run: a setup error, shown by `mcd` as one line."""
+
+
 @functools.lru_cache(maxsize=1)
 def ffmpeg_executable() -> str:
     explicit = os.environ.get("MCD_FFMPEG")
@@ -21,5 +25,5 @@ def ffmpeg_executable() -> str:
     try:
         import imageio_ffmpeg
     except ImportError as exc:  # pragma: no cover - imageio-ffmpeg is a declared dependency
-        raise RuntimeError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
+        raise FfmpegMissingError("no ffmpeg found: install ffmpeg or the imageio-ffmpeg package") from exc
     return imageio_ffmpeg.get_ffmpeg_exe()

@@ -2,12 +2,17 @@
 
 `ffmpeg -i FILE` with no output prints the input description on stderr and exits non-zero by
 design, so the probe judges success by whether an input description was printed.
+
+Every ffmpeg of this module is listed while it runs, so that a stop of the shard stages (Ctrl-C,
+SIGTERM) can kill the ones its worker threads wait on (`kill_running`) instead of letting each
+finish its video first.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +20,35 @@ from mcd_core.media.ffmpeg import ffmpeg_executable
 from mcd_core.media.shardrun import VideoError
 
 STDERR_TAIL = 800  # characters of ffmpeg's stderr quoted in error messages
+_running: set[subprocess.Popen] = set()
+_lock = threading.Lock()
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    """`subprocess.run(cmd, capture_output=True)`, listed in `_running` while it runs."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        with _lock:
+            _running.add(proc)
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            with _lock:
+                _running.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def kill_running() -> None:
+    """Kill every ffmpeg this process's threads are waiting on (they then fail with VideoError)."""
+    with _lock:
+        procs = list(_running)
+    for proc in procs:
+        try:
+            proc.kill()
+        except OSError:
+            pass
 
 
 @dataclass
@@ -47,7 +81,7 @@ def stderr_tail(text: str) -> str:
 def run_ffmpeg(args: list[str], path: Path, stage: str) -> bytes:
     """Run ffmpeg with `args`, return its stdout; a non-zero exit raises VideoError naming `path`."""
     cmd = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
-    proc = subprocess.run(cmd, capture_output=True)
+    proc = _run(cmd)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace")
         raise VideoError(f"{stage}: ffmpeg failed on {path} (exit {proc.returncode}): {stderr_tail(err)}")
@@ -114,6 +148,5 @@ def probe_media(path: str | Path, stage: str = "probe") -> MediaInfo:
         raise VideoError(f"{stage}: video file {path} does not exist")
     if path.stat().st_size == 0:
         raise VideoError(f"{stage}: video file {path} is empty (0 bytes)")
-    proc = subprocess.run([ffmpeg_executable(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True)
+    proc = _run([ffmpeg_executable(), "-hide_banner", "-nostdin", "-i", str(path)])
     return parse_ffmpeg_info(proc.stderr.decode("utf-8", "replace"), path, stage)

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 from mcd_core.common.atomic import write_json, write_text
 from mcd_core.common.ids import video_id_problem
 from mcd_core.common.progress import progress
+from mcd_core.common.textfiles import read_text_file
 
 T = TypeVar("T")
 ON_ERROR_CHOICES = ("stop", "skip")
@@ -49,11 +50,21 @@ def warn_if_all_failed(log, where: str, n_videos: int, failures: Sequence[Failur
 
 
 def read_ids(path: str | os.PathLike) -> list[str]:
-    """Video ids of a shard file, one per line (blank lines ignored)."""
+    """Video ids of a shard file, one per line (blank lines ignored), each checked as a file name."""
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"shard list {path} does not exist")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ids = []
+    for number, line in enumerate(read_text_file(path, "shard list", VideoError).split("\n"), start=1):
+        video_id = line.rstrip("\r")
+        if not video_id.strip():
+            continue
+        problem = video_id_problem(video_id)
+        if problem:
+            raise VideoError(f"{path}: line {number}: video id {video_id!r} {problem}; it cannot name a "
+                             f"file in the videos folder")
+        ids.append(video_id)
+    return ids
 
 
 def check_video_id(video_id: str) -> str:
@@ -111,5 +122,5 @@ def read_failures(path: str | os.PathLike) -> list[Failure]:
     path = Path(path)
     if not path.is_file():
         return []
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(read_text_file(path, "failures list", VideoError))
     return [Failure(**item) for item in data]

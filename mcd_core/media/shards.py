@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from mcd_core.common.atomic import atomic_path, write_json
 from mcd_core.media.audio import SAMPLE_RATE, SAMPLE_RATES, WavError, decode_audio, write_wav
 from mcd_core.media.frames import decode_frames
+from mcd_core.media.probe import kill_running
 from mcd_core.media.shardrun import Failure, find_video, run_over_videos, warn_if_all_failed
 
 T = TypeVar("T")
@@ -41,6 +42,9 @@ def map_videos(video_ids: Sequence[str], work: Callable[[str], T], stage: str, o
         futures = {vid: pool.submit(work, vid) for vid in video_ids}
         try:
             return run_over_videos(video_ids, lambda vid: futures[vid].result(), stage, on_error)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the threads' ffmpeg would finish their videos first
+            kill_running()
+            raise
         finally:
             for future in futures.values():  # after a stop: do not start the rest
                 future.cancel()

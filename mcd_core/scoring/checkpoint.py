@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from mcd_core.common.atomic import write_bytes
+from mcd_core.common.loaderrors import load_error_line
 
 
 class CheckpointError(ValueError):
@@ -30,11 +31,6 @@ def write_checkpoint(obj: dict[str, Any], path: str | os.PathLike) -> None:
     write_bytes(path, buf.getvalue())
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
 def read_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu",
                     remedy: str = "delete it and train again (`mcd train`, or rerun snakemake)") -> dict:
     """The checkpoint dict in `path`, loaded with weights_only=True."""
@@ -44,9 +40,7 @@ def read_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu",
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # UnpicklingError, PytorchStreamReader RuntimeError, EOFError, ...
-        raise CheckpointError(f"{path}: not a readable checkpoint, it is truncated, corrupt or holds "
-                              f"objects other than tensors and plain data ({_first_line(exc)}); "
-                              f"{remedy}") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({load_error_line(exc)}); {remedy}") from None
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: not an MCD checkpoint (a {type(ckpt).__name__}, not a dict); {remedy}")
     return ckpt

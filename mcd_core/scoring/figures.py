@@ -4,12 +4,14 @@ validation and test accuracy per epoch of the late-fusion variants against MCD."
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from mcd_core.common.atomic import atomic_path
+from mcd_core.common.textfiles import read_text_file
 from mcd_core.scoring.seedtables import ExperimentTable, _header
 
 
@@ -54,7 +56,7 @@ def bar_chart(t: ExperimentTable, path: str | os.PathLike, title: str) -> None:
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:
     """A run's metrics.csv as numbers (missing cells NaN)."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    with io.StringIO(read_text_file(path, "metrics file"), newline="") as fh:
         return [{k: (float(v) if v not in ("", None) else math.nan) for k, v in row.items()}
                 for row in csv.DictReader(fh)]
 

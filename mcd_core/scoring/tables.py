@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from mcd_core.common.atomic import write_text
+from mcd_core.common.ids import question_id_problem
+from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.data.questions import AnnotationSet, Question, cross_split_duplicates, filter_by_videos
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY, ScoreResult, score
@@ -41,7 +43,7 @@ def read_predictions(path: str | os.PathLike) -> dict[int, str]:
     path = Path(path)
     if not path.is_file():
         raise TableError(f"{path}: predictions file not found")
-    with open(path, newline="", encoding="utf-8") as fh:
+    with io.StringIO(read_text_file(path, "predictions file", TableError), newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         for column in ("question_id", "prediction"):
@@ -54,6 +56,9 @@ def read_predictions(path: str | os.PathLike) -> dict[int, str]:
                 qid = int(raw)
             except ValueError:
                 raise TableError(f"{path}: line {line}: column 'question_id' is not an integer: {raw!r}") from None
+            problem = question_id_problem(qid)
+            if problem:
+                raise TableError(f"{path}: line {line}: column 'question_id' {problem}")
             prediction = row["prediction"] if row["prediction"] is not None else ""
             if qid in predictions and predictions[qid] != prediction:
                 raise TableError(f"{path}: line {line}: question_id {qid} has two different predictions "
@@ -93,10 +98,10 @@ def read_failure_stages(path: str | os.PathLike) -> dict[str, str]:
     """Video id -> the stage it failed at (its first entry; "" where an entry names none)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_file(path, "failures manifest", TableError))
     except FileNotFoundError:
         raise TableError(f"{path}: failures manifest not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise TableError(f"{path}: not a JSON file ({exc})") from None
     if isinstance(data, dict) and "failures" in data:
         data = data["failures"]
@@ -112,7 +117,7 @@ def read_failure_stages(path: str | os.PathLike) -> dict[str, str]:
 
 def read_failed_shards(path: str | os.PathLike) -> dict[str, int]:
     """Shards in which every video failed (`whole_shard` of a merged failures list) -> their count."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = json.loads(read_text_file(path, "failures manifest", TableError))
     data = data["failures"] if isinstance(data, dict) else data
     shards: dict[str, int] = {}
     for entry in data:
@@ -164,7 +169,7 @@ def read_score_table(path: str | os.PathLike, taxonomy: Taxonomy = MUSIC_AVQA_TA
     path = Path(path)
     if not path.is_file():
         raise TableError(f"{path}: score table not found")
-    with open(path, newline="", encoding="utf-8") as fh:
+    with io.StringIO(read_text_file(path, "score table", TableError), newline="") as fh:
         reader = csv.DictReader(fh)
         header = list(reader.fieldnames or [])
         missing = [c for c in ("method", *taxonomy.keys) if c not in header]

@@ -35,11 +35,12 @@ def model_dims(architecture: str, audio: Path | None, visual: Path | None,
     """Config widths read from the stores: audio_dim, visual_dim and each extra input's field."""
     arch = get_architecture(architecture)
     check_input_keys(arch.inputs, inputs, f"architecture {architecture!r}")
-    dims = {f"{role}_dim": int(open_store(path).attrs["dim"])
+    # Only attributes are read here; the stores' chunks are checked when they are opened for reading.
+    dims = {f"{role}_dim": int(open_store(path, check_chunks=False).attrs["dim"])
             for role, path in (("audio", audio), ("visual", visual)) if path is not None}
     for key, name in arch.config_cls.input_dims.items():
         if key in inputs:
-            dims[name] = int(open_store(inputs[key]).attrs["dim"])
+            dims[name] = int(open_store(inputs[key], check_chunks=False).attrs["dim"])
     return dims
 
 
@@ -80,8 +81,9 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
                 if files.test else None)
     attrs = {role: {k: s.attrs.get(k) for k in ("stream", "backbone", "dim", "seconds", "weights")}
              for role, s in (("audio", audio), ("visual", visual)) if s is not None}
-    if len(val_set) == 0:
-        raise ConfigError(f"{files.val}: no validation question has its video in the feature stores")
+    for split, path, dataset in (("training", files.train, train_set), ("validation", files.val, val_set)):
+        if len(dataset) == 0:
+            raise ConfigError(f"{path}: no {split} question has its video in the feature stores")
     paths = {k: v for k, v in dataclasses.asdict(files).items() if k != "inputs"}
     inputs = {"variant": variant, **{k: (str(v) if v is not None else None) for k, v in paths.items()},
               "content": {k: content_fingerprint(Path(v)) for k, v in paths.items()

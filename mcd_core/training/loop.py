@@ -238,6 +238,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
     writer = SummaryWriter(log_dir=str(out_dir / "tb"), purge_step=start + 1)
     precision = model_precision(train_cfg, device)
     train_data, val_data, test_data = (place(d, train_cfg, device) for d in (train_set, val_set, test_set))
+    saved = start  # the epoch last.pt holds
     try:
         for epoch in range(start + 1, train_cfg.epochs + 1):
             began = time.perf_counter()
@@ -277,10 +278,15 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                               "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
                               "answers": list(vocab.answers), "rng": _rng_state(generator)},
                              out_dir / "last.pt")
+            saved = epoch
             write_text(out_dir / "metrics.csv", metrics_csv(history))
             plot_curves(history, out_dir / "curves.png", title="/".join(out_dir.resolve().parts[-3:]))
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM (mcd_core.common.interrupt)
+        if saved:
+            log.warning("stopped: %s holds epoch %d; --resume continues after it", out_dir / "last.pt", saved)
+        raise
     finally:
         writer.close()
     write_json(out_dir / "final.json", {"best_epoch": best_epoch, "best_val_acc": best_acc, "threads": threads,

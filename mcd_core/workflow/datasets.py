@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcd_core.data.formats import get_format
-from mcd_core.common.ids import avqa_demo_video_id, video_id_problem
+from mcd_core.common.ids import avqa_demo_video_id, question_id_problem, video_id_problem
 from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
 from mcd_core.workflow.config import SECTIONS, ConfigError
@@ -101,7 +101,12 @@ def load_split(fmt: str, path: str | os.PathLike) -> AnnotationSet:
             raise
         except (ValueError, KeyError, TypeError) as exc:  # a plugin format's own error: one line too
             raise AnnotationError(f"{path}: {type(exc).__name__}: {exc}") from None
-        for q in annotations.questions:  # the format checked its records; this holds for any format
+        if not annotations.questions:  # the formats refuse an empty list; this holds for any format
+            raise AnnotationError(f"{path}: holds no question records: a split needs questions")
+        for i, q in enumerate(annotations.questions):
+            problem = question_id_problem(q.question_id)
+            if problem:
+                raise AnnotationError(f"{path}: record {i}: question_id {problem}")
             problem = video_id_problem(q.video_id)
             if problem:
                 raise AnnotationError(f"{path}: question_id {q.question_id!r}: video_id {q.video_id!r} "
@@ -122,15 +127,28 @@ def annotation_video_ids(paths: list[str], fmt: str = "music_avqa") -> list[str]
 
 
 def split_warnings(ds: "DatasetSettings", splits: dict[str, AnnotationSet]) -> list[str]:
-    """What is legal but worth saying about a dataset's splits (question ids shared by splits)."""
+    """What is legal but worth saying about a dataset's splits: question ids duplicated within a file
+    or shared by splits."""
     if ds.carve is not None:  # train and val are read whole from one source here: compare it with test
         splits = {"train": splits["train"], "test": splits["test"]}
+    warnings = []
+    for path in dict.fromkeys(a.path for a in splits.values() if a.duplicates):  # a carve source once
+        dup = next(a.duplicates for a in splits.values() if a.path == path)
+        warnings.append(f"dataset {ds.name!r}: {path}: {len(dup)} duplicated question id(s), e.g. "
+                        f"{', '.join(map(str, list(dup)[:5]))} (all copies kept, every copy scored)")
     shared = cross_split_duplicates(splits)
-    if not shared:
+    if shared:
+        shown = ", ".join(f"{qid} ({'/'.join(names)})" for qid, names in list(shared.items())[:5])
+        warnings.append(f"dataset {ds.name!r}: {len(shared)} question id(s) occur in more than one split: "
+                        f"{shown}" + (" ..." if len(shared) > 5 else ""))
+    return warnings
+
+
+def dataset_warnings(ds: "DatasetSettings") -> list[str]:
+    """`split_warnings` of a dataset whose annotation files are all in place (read once, cached)."""
+    if not all(Path(p).is_file() for p in ds.read_paths.values()):
         return []
-    shown = ", ".join(f"{qid} ({'/'.join(names)})" for qid, names in list(shared.items())[:5])
-    return [f"dataset {ds.name!r}: {len(shared)} question id(s) occur in more than one split: {shown}"
-            + (" ..." if len(shared) > 5 else "")]
+    return split_warnings(ds, load_splits(ds))
 
 
 def datasets_to_check(config: dict, workdir: str | os.PathLike = ".") -> list[str]:
@@ -225,7 +243,21 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     if missing and ds.extraction.get("missing_videos", "stop") != "skip":
         raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))
     absent = set(missing)
+    if absent:
+        check_no_split_emptied(ds, absent)
     return [v for v in ids if v not in absent]
+
+
+def check_no_split_emptied(ds: DatasetSettings, absent: set[str]) -> None:
+    """Under `missing_videos: skip`, a split none of whose videos has a file would train or score on
+    nothing: an error naming the split (a carved split is checked through its source file)."""
+    for split in SPLITS:
+        path = ds.read_paths[split]
+        videos = load_split(ds.format, path).video_ids
+        if videos <= absent:
+            raise DatasetNotReadyError(
+                f"dataset {ds.name!r}, split {split} ({path}): 0 of its {len(videos):,} annotated videos "
+                f"found in {ds.videos}; `missing_videos: skip` would leave the split with no question")
 
 
 def write_missing_videos(path: str | os.PathLike, videos: str, annotations: list[str],

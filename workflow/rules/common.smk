@@ -1,9 +1,5 @@
 # Helpers shared by the rules: validated config, per-dataset settings, shards, paths.
 
-
-envvars:
-    "PATH",
-
 import os
 import sys
 from pathlib import Path
@@ -13,13 +9,35 @@ from snakemake.exceptions import WorkflowError
 from mcd_core import workflow as pipeline
 from mcd_core.media.shardrun import write_shard_list
 from mcd_core.scoring import peers
+from mcd_core.workflow.signals import forward_interrupts
+
+# A SIGINT to Snakemake alone (not only a terminal's Ctrl-C) stops the running jobs within seconds.
+forward_interrupts()
+
+# Duplicated question ids are reported here, once per dataset (warn_once): jobs' `mcd` commands
+# then log them at debug level only. Set before `envvars`, which passes it to cluster jobs.
+os.environ[pipeline.DUPLICATES_REPORTED_ENV] = "1"
+
+
+envvars:
+    "PATH",
+    pipeline.DUPLICATES_REPORTED_ENV,
+
+
+def stop(message):
+    """End the run showing `message` alone. A WorkflowError would add file lines, and one raised in
+    an input function becomes an InputFunctionException with a traceback; Snakemake ends quietly
+    on SystemExit, at parse time and while building the DAG (before it locks the folder)."""
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(1)
+
 
 try:
     CONFIG = pipeline.validate_config(
         config, pipeline.load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
     )
 except pipeline.ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+    stop(exc)
 
 # Rules call `mcd`, the console script installed beside the Python that runs Snakemake: put that
 # folder first on PATH so that jobs find it even when the environment is not activated.
@@ -55,11 +73,35 @@ def settings(dataset):
     return pipeline.dataset_settings(CONFIG, dataset)
 
 
+INPUT_ERRORS = (pipeline.DatasetNotReadyError, pipeline.AnnotationError, pipeline.ConfigError)
+WARNED = set()  # datasets whose warnings (shared or duplicated question ids) were printed
+
+
+def warn_once(dataset, warnings):
+    if dataset not in WARNED:
+        WARNED.add(dataset)
+        for warning in warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
+
+
+def report_once(dataset):
+    """The warnings of a dataset's annotation files, printed when the run first reads them."""
+    if dataset in WARNED or not workflow.is_main_process:
+        return
+    try:
+        warnings = pipeline.dataset_warnings(settings(dataset))
+    except INPUT_ERRORS as exc:
+        stop(exc)
+    warn_once(dataset, warnings)
+
+
 def video_ids(dataset):
     try:
-        return pipeline.dataset_video_ids(settings(dataset))
-    except (pipeline.DatasetNotReadyError, pipeline.AnnotationError) as exc:
-        raise WorkflowError(str(exc)) from None
+        ids = pipeline.dataset_video_ids(settings(dataset))
+    except INPUT_ERRORS as exc:
+        stop(exc)
+    report_once(dataset)
+    return ids
 
 
 # Every record of every split, read now, before any job: for the datasets built by default and
@@ -68,10 +110,9 @@ def video_ids(dataset):
 if workflow.is_main_process:
     try:
         for _name in pipeline.datasets_to_check(CONFIG):
-            for _warning in pipeline.check_annotations(settings(_name), Path("results", _name).is_dir()):
-                print(f"Warning: {_warning}", file=sys.stderr)
-    except (pipeline.DatasetNotReadyError, pipeline.AnnotationError) as exc:
-        raise WorkflowError(str(exc)) from None
+            warn_once(_name, pipeline.check_annotations(settings(_name), Path("results", _name).is_dir()))
+    except INPUT_ERRORS as exc:
+        stop(exc)
 
 
 def shards(dataset):
@@ -92,6 +133,7 @@ def videos_input(wildcards):
 
 
 def annotation(dataset, split):
+    report_once(dataset)
     return settings(dataset).annotations[split]
 
 
@@ -163,7 +205,7 @@ def check_weights(dataset):
 
     message = missing_weights_message(dataset_backbones(dataset), WEIGHTS_DIR)
     if message:
-        raise WorkflowError(message)
+        stop(message)
 
 
 def missing_videos(dataset):
@@ -171,8 +213,8 @@ def missing_videos(dataset):
     stopped at parse time)."""
     try:
         return pipeline.missing_video_ids(settings(dataset))
-    except pipeline.DatasetNotReadyError as exc:
-        raise WorkflowError(str(exc)) from None
+    except INPUT_ERRORS as exc:
+        stop(exc)
 
 
 def method_name(variant, seed, seeds):
@@ -298,9 +340,8 @@ def score_table(dataset):
 
 def table_rows(wildcards, table="table3"):
     if score_table(wildcards.dataset) != table:
-        raise WorkflowError(f"dataset {wildcards.dataset!r} (format {settings(wildcards.dataset).format!r}) "
-                            f"writes results/{wildcards.dataset}/{score_table(wildcards.dataset)}.csv, "
-                            f"not {table}.csv")
+        stop(f"dataset {wildcards.dataset!r} (format {settings(wildcards.dataset).format!r}) "
+             f"writes results/{wildcards.dataset}/{score_table(wildcards.dataset)}.csv, not {table}.csv")
     video_ids(wildcards.dataset)  # the dataset is in place (videos, annotations)
     check_weights(wildcards.dataset)
     ds = settings(wildcards.dataset)
@@ -354,3 +395,24 @@ def configured_backbones():
         if settings(name).extraction["weights"] == "pretrained":
             names.update(dataset_backbones(name))
     return sorted(names)
+
+
+def check_output_folders():
+    """Before any job: the results folder can be written, and so can `weights_dir` where a file that
+    a dataset checked at parse time needs is still missing (a fetch or import writes it there; a
+    complete read-only weights folder is fine)."""
+    from mcd_core.common.folders import check_writable
+    from mcd_core.features.backbones.weights import missing_weights_message  # torch-free
+
+    try:
+        check_writable("results", "the results folder", pipeline.ConfigError)
+        for name in pipeline.datasets_to_check(CONFIG):
+            if (extraction(name, "weights") == "pretrained"
+                    and missing_weights_message(dataset_backbones(name), WEIGHTS_DIR)):
+                check_writable(WEIGHTS_DIR, "weights_dir", pipeline.ConfigError)
+    except pipeline.ConfigError as exc:
+        stop(exc)
+
+
+if workflow.is_main_process:
+    check_output_folders()

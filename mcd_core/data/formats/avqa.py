@@ -36,10 +36,10 @@ import re
 from pathlib import Path
 
 from mcd_core.common.atomic import write_text
-from mcd_core.common.ids import video_id_problem
+from mcd_core.common.ids import question_id_problem, video_id_problem
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, record_location, register_format
-from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
-                                     read_json_records)
+from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, duplicates_log_level,
+                                     find_duplicates, read_json_file, read_json_records)
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,10 @@ def pad_options(choices: list) -> tuple[str, ...]:
 
 def parse_record(record: object, index: int, path: Path) -> Question:
     where = record_location(record, index, path, "id", RECORD_KEYS)
-    for key in ("id", "video_id", "answer"):
+    problem = question_id_problem(record["id"])
+    if problem:
+        raise AnnotationError(f"{where}: field 'id' {problem}")
+    for key in ("video_id", "answer"):
         if isinstance(record[key], bool) or not isinstance(record[key], int):
             raise AnnotationError(f"{where}: field {key!r} must be an integer, got {record[key]!r}")
     for key in ("video_name", "question_text", "question_relation", "question_type"):
@@ -159,23 +162,20 @@ def write_carve_files(source: str | os.PathLike, train_out: str | os.PathLike, v
 def load_annotations(path: str | os.PathLike) -> AnnotationSet:
     """An AVQA annotation file (a JSON list), or a carve file (a JSON object, see the module doc)."""
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: annotation file not found") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AnnotationError(f"{path}: not a JSON file ({exc})") from None
+    raw = read_json_file(path)
     source = path
     if isinstance(raw, dict) and CARVE_KEY in raw:
         raw, source = _carved_records(raw, path)
     elif not isinstance(raw, list):
         raise AnnotationError(f"{path}: expected a JSON list of AVQA records or a carve object "
                               f"with key {CARVE_KEY!r}, got {type(raw).__name__}")
+    elif not raw:
+        raise AnnotationError(f"{path}: holds no question records (an empty list): a split needs questions")
     questions = [parse_record(r, i, source) for i, r in enumerate(raw)]
     duplicates = find_duplicates(questions)
     if duplicates:
-        log.warning("%s: %d duplicated question id(s), e.g. %s (all copies kept)", path, len(duplicates),
-                    list(duplicates)[:5])
+        log.log(duplicates_log_level(), "%s: %d duplicated question id(s), e.g. %s (all copies kept)", path,
+                len(duplicates), list(duplicates)[:5])
     return AnnotationSet(path=path, questions=questions, duplicates=duplicates)
 
 

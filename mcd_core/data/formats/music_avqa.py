@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Iterable
 
 from mcd_core.data.formats.base import Column, DatasetFormat, Taxonomy, record_location, register_format
-from mcd_core.common.ids import video_id_problem
-from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, find_duplicates,
-                                     read_json_records)
+from mcd_core.common.ids import question_id_problem, video_id_problem
+from mcd_core.data.questions import (AnnotationError, AnnotationSet, Question, duplicates_log_level,
+                                     find_duplicates, read_json_records)
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,9 @@ def parse_record(record: object, index: int, path: Path) -> Question:
         raise AnnotationError(f"{where}: unexpected field(s) {', '.join(map(repr, extra))}")
 
     qid = record["question_id"]
-    if isinstance(qid, bool) or not isinstance(qid, int):
-        raise AnnotationError(f"{where}: field 'question_id' must be an integer, got {qid!r}")
+    problem = question_id_problem(qid)
+    if problem:
+        raise AnnotationError(f"{where}: field 'question_id' {problem}")
     for key in ("video_id", "question_content", "anser"):
         if not isinstance(record[key], str) or not record[key]:
             raise AnnotationError(f"{where}: field {key!r} must be a non-empty string, got {record[key]!r}")
@@ -135,7 +136,7 @@ def load_annotations(path: str | os.PathLike, on_duplicate: str = "report") -> A
                    + (" ..." if len(duplicates) > 5 else ""))
         if on_duplicate == "error":
             raise AnnotationError(message)
-        log.warning("%s (all copies kept)", message)
+        log.log(duplicates_log_level(), "%s (all copies kept)", message)
     return AnnotationSet(path=path, questions=questions, duplicates=duplicates)
 
 

@@ -31,6 +31,23 @@ VGGISH_SOURCE = WeightSource(
 )
 
 
+def _numpy_array_globals() -> list:
+    """What a pickled float numpy array refers to, for torch's weights-only unpickler.
+
+    Safe to allow, as torch documents for numpy arrays: `_reconstruct` with `ndarray` only makes an
+    empty array, `dtype` parses a type code, and the array's BUILD copies raw bytes of that float
+    dtype. No function or class named by the file is called except these; an object array cannot
+    be built (its dtype class is not allowed), and anything else stays refused, as without them."""
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core   # numpy >= 2 renamed numpy.core
+    reconstruct = core.multiarray._reconstruct
+    # Files pickled under numpy < 2 name numpy.core.multiarray, newer ones numpy._core.multiarray.
+    return [(reconstruct, "numpy.core.multiarray._reconstruct"),
+            (reconstruct, "numpy._core.multiarray._reconstruct"),
+            np.ndarray, np.dtype, type(np.dtype("float64")), type(np.dtype("float32"))]
+
+
 def _pca_state(path) -> Mapping[str, Any]:
     """The port's PCA file as plain tensors (it may hold numpy arrays)."""
     import numpy as np
@@ -38,9 +55,8 @@ def _pca_state(path) -> Mapping[str, Any]:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
-        # Older releases pickled numpy arrays; allow exactly numpy's array reconstruction.
-        allowed = [np.core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype("float64"))]
-        with torch.serialization.safe_globals(allowed):
+        # Older releases pickled numpy arrays: allow numpy's float array reconstruction, no more.
+        with torch.serialization.safe_globals(_numpy_array_globals()):
             raw = torch.load(path, map_location="cpu", weights_only=True)
     return {k: torch.as_tensor(np.asarray(raw[k]), dtype=torch.float32)
             for k in ("pca_eigen_vectors", "pca_means")}

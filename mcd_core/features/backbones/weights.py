@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
 from mcd_core.common.atomic import atomic_path, write_text
+from mcd_core.common.folders import check_writable
+from mcd_core.common.loaderrors import load_error_line
+from mcd_core.features.backbones.hubs import HUB_FETCHERS, text_tower_keys
 
 WEIGHT_MODES = ("pretrained", "random-init")
 WeightMode = Literal["pretrained", "random-init"]
@@ -165,7 +168,7 @@ def missing_weights_message(names: list[str], weights_dir: str | os.PathLike | N
 
 
 def _is_hub(url: str) -> bool:
-    return url.split(":", 1)[0] in _HUB_FETCHERS
+    return url.split(":", 1)[0] in HUB_FETCHERS
 
 
 def verify_file(name: str, weights_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
@@ -224,7 +227,7 @@ def load_weights(name: str, mode: str, seed: int, weights_dir: str | os.PathLike
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: cannot be read as a torch state dict ({exc})") from exc
+        raise WeightsError(f"{path}: cannot be read as a torch state dict ({load_error_line(exc)})") from None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: is not a state dict (a mapping of names to tensors)")
     return dict(state), {"file": get_source(name).filename, "sha256": digest}
@@ -235,48 +238,6 @@ def load_weights(name: str, mode: str, seed: int, weights_dir: str | os.PathLike
 def _download(url: str, dest: Path) -> None:
     with urllib.request.urlopen(url) as response, open(dest, "wb") as out:
         shutil.copyfileobj(response, out)
-
-
-def _torchvision_state(ref: str) -> Mapping[str, Any]:
-    from torchvision.models import get_weight
-
-    return get_weight(ref).get_state_dict(progress=True)
-
-
-def _timm_state(ref: str) -> Mapping[str, Any]:
-    import timm
-
-    return timm.create_model(ref, pretrained=True).state_dict()
-
-
-def _open_clip_state(ref: str) -> Mapping[str, Any]:
-    import open_clip
-
-    model_name, tag = ref.split("/", 1)
-    # Only the image tower is used for features; storing the text tower would double the file.
-    return open_clip.create_model(model_name, pretrained=tag).visual.state_dict()
-
-
-def _text_tower_keys(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A whole CLIP state dict -> its text tower's entries (everything but `visual.` and the logit
-    scale/bias), named as open_clip's TextTransformer names them."""
-    return {k: v for k, v in state.items() if not k.startswith("visual.") and k not in ("logit_scale", "logit_bias")}
-
-
-def _open_clip_text_state(ref: str) -> Mapping[str, Any]:
-    import open_clip
-
-    model_name, tag = ref.split("/", 1)
-    return _text_tower_keys(open_clip.create_model(model_name, pretrained=tag).state_dict())
-
-
-# url scheme -> function(reference after the scheme) -> state dict
-_HUB_FETCHERS: dict[str, Callable[[str], Mapping[str, Any]]] = {
-    "torchvision": _torchvision_state,
-    "timm": _timm_state,
-    "open_clip": _open_clip_state,
-    "open_clip_text": _open_clip_text_state,
-}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -295,11 +256,11 @@ def _obtain_state_file(src: WeightSource, dest: Path) -> None:
     import torch
 
     scheme, _, ref = src.url.partition(":")
-    if scheme in _HUB_FETCHERS:
+    if scheme in HUB_FETCHERS:
         if src.convert is not None:
             raise WeightsError(f"weight source {src.name!r}: convert is not supported for hub URLs")
         try:
-            state = dict(_HUB_FETCHERS[scheme](ref))
+            state = dict(HUB_FETCHERS[scheme](ref))
         except Exception as exc:
             raise WeightsError(f"cannot fetch {src.name!r} through {scheme} ({ref}): {_one_line(exc)}; "
                                f"{_offline_hint(src.name)}") from exc
@@ -329,6 +290,7 @@ def fetch(name: str, weights_dir: str | os.PathLike | None = None, force: bool =
     if target.is_file() and not force:
         verify_file(name, weights_dir)
         return target
+    check_writable(target.parent, "weights folder", WeightsError)
     with atomic_path(target) as tmp:
         _obtain_state_file(src, tmp)
         digest = sha256_file(tmp)
@@ -359,36 +321,43 @@ def _state_from_file(src: WeightSource, path: Path) -> Mapping[str, Any]:
             k.startswith("visual.") for k in state):
         state = {k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")}
     if src.url.startswith("open_clip_text:") and isinstance(state, Mapping):
-        state = _text_tower_keys(state)
+        state = text_tower_keys(state)
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: holds no state dict (a mapping of names to tensors) for {src.name!r}")
     return state
 
 
-def import_file(name: str, file: str | os.PathLike, weights_dir: str | os.PathLike | None = None) -> Path:
-    """Store a weights file downloaded by hand as the weights of `name`: the registered download
-    sha256 is checked where there is one; the file is stored as `fetch` would store it."""
+def import_file(name: str, file: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
+                check: Callable[[str, Mapping[str, Any], Path], None] | None = None) -> Path:
+    """Store a weights file downloaded by hand as the weights of `name`, as `fetch` would store it:
+    the registered download sha256 is checked where there is one, then `check(name, state, file)`
+    (`registry.check_fits`: the state fits the network), before anything is written."""
     import torch
 
     src = get_source(name)
     file = Path(file)
     if not file.is_file():
         raise WeightsError(f"{file}: no such file to import as the weights of {name!r}")
+    target = weights_file(name, weights_dir)
+    check_writable(target.parent, "weights folder", WeightsError)
     got = sha256_file(file)
     if src.sha256 and not _is_hub(src.url) and got != src.sha256.lower():
         raise WeightsError(f"{file}: sha256 {got} does not match the registered {src.sha256} of "
                            f"{name!r} (downloaded from {src.url}); is it the right file?")
-    target = weights_file(name, weights_dir)
+    copy, state = src.convert is None and not _is_hub(src.url), None
+    if not copy or check is not None:
+        try:
+            state = dict(_state_from_file(src, file))
+        except (WeightsError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise WeightsError(f"{file}: cannot be read as weights of {name!r} ({load_error_line(exc)})") from None
+        if check is not None:
+            check(name, state, file)
     with atomic_path(target) as tmp:
-        if src.convert is None and not _is_hub(src.url):
+        if copy:
             shutil.copyfile(file, tmp)
         else:
-            try:
-                state = dict(_state_from_file(src, file))
-            except (WeightsError, KeyboardInterrupt):
-                raise
-            except Exception as exc:
-                raise WeightsError(f"{file}: cannot be read as weights of {name!r} ({_one_line(exc)})") from exc
             torch.save(state, tmp)
         digest = sha256_file(tmp)
     write_text(_sidecar(target), f"{digest}  {target.name}\n")

@@ -1,0 +1,65 @@
+"""Ctrl-C and SIGTERM end an `mcd` verb within seconds, leaving nothing partial.
+
+Inside `stop_on_signals()`, SIGINT and SIGTERM raise `Interrupted` (a KeyboardInterrupt) in the
+main thread wherever it is. The cleanup that follows is the usual one of an error: atomic writes
+delete their temporary files (nothing partial gets a final name), `run_ffmpeg` kills its ffmpeg
+processes, DataLoader iterators stop their workers, and a training run keeps the last.pt of its
+last finished epoch. Without the handler SIGTERM would end the process with no cleanup at all.
+
+A repeat of the signal within `REPEAT_GRACE` seconds is ignored, so that the cleanup is not cut
+short: a terminal's Ctrl-C and the copy Snakemake forwards (`mcd_core.workflow.signals`) arrive
+together. A later repeat ends the process at once (what is left are `.tmp-` names, which the next
+attempt removes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from typing import Iterator
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+REPEAT_GRACE = 2.0  # seconds
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process got SIGINT or SIGTERM; `signum` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def exit_status(exc: KeyboardInterrupt) -> int:
+    """128 + the signal number, as a shell reports a process ended by that signal (130 for Ctrl-C)."""
+    return 128 + getattr(exc, "signum", signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Raise `Interrupted` on SIGINT or SIGTERM while the block runs (main thread only; a signal
+    the parent set to be ignored stays ignored, as Python does for SIGINT)."""
+    first: list[float] = []
+
+    def handler(signum, frame):
+        if not first:
+            first.append(time.monotonic())
+            raise Interrupted(signum)
+        if time.monotonic() - first[0] > REPEAT_GRACE:
+            os._exit(128 + signum)
+
+    previous = {}
+    try:
+        for sig in SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            if old is not None:  # None: a handler set outside Python, which cannot be restored
+                signal.signal(sig, old)
