@@ -21,7 +21,8 @@ NEW_VARIANTS = {
     "mcd_late_add_a": {"late_fusion": "add", "late_fusion_streams": "a"},
     "mcd_late_add_v": {"late_fusion": "add", "late_fusion_streams": "v"},
     "mcd_no_sa": {"lambda_qv": 0.0, "lambda_qa": 0.0, "lambda_av": 0.0},
-    "mcd_no_positional": {"positional": "none"},
+    "mcd_time": {"positional": "sinusoidal"},
+    "mcd_assoc_matrix": {"cross_product": "matrix"},
     "mcd_eq6_sentence": {"aggregator_text_keys": "sentence"},
     "mcd_fq_raw": {"question_proj": "none"},
 }

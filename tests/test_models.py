@@ -110,13 +110,20 @@ def test_eval_prediction_independent_of_batch_composition():
     assert torch.allclose(full, single, atol=1e-5)
 
 
-def test_time_order_matters_for_mcd():
-    torch.manual_seed(0)
-    model = build_model(tiny("mcd")).eval()
+def test_time_order_matters_only_with_the_time_encoding():
+    """Sec. III adds no time encoding: MCD as the paper gives it cannot tell the order of the seconds;
+    mcd_time (ours) can."""
     b = batch(lengths=(7,) * B)
     flipped = dict(b, audio=b["audio"].flip(1), visual=b["visual"].flip(1))
-    with torch.no_grad():
-        assert not torch.allclose(model(b).logits, model(flipped).logits, atol=1e-4)
+    logits = {}
+    for name in ("mcd", "mcd_time"):
+        torch.manual_seed(0)
+        model = build_model(tiny(name)).eval()
+        with torch.no_grad():
+            logits[name] = model(b).logits, model(flipped).logits
+    assert MCDConfig().positional == "none"
+    assert torch.allclose(*logits["mcd"], atol=1e-5)
+    assert not torch.allclose(*logits["mcd_time"], atol=1e-4)
 
 
 def test_aggregator_keeps_ceil_half_of_real_frames():

@@ -146,7 +146,7 @@ def test_the_demo_peers_entry_is_valid_and_leaves_demo_alone():
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     checked = pipeline.validate_config(copy.deepcopy(config), SCHEMA)
     ds = pipeline.dataset_settings(checked, "demo_peers")
-    assert ds.training["variants"] == ["mcd", "avst", "pstp_net", "tspm"]
+    assert ds.training["variants"] == ["mcd", "mcd_time", "avst", "pstp_net", "tspm"]
     assert ds.extraction["weights"] == "random-init" and ds.generator["videos"] <= 30
     assert ds.training["peer_backbones"] == {"tspm": SMALL_TSPM}
     assert pipeline.dataset_settings(checked, "demo").training["peer_backbones"] == {}

@@ -19,7 +19,7 @@ def test_demo_peers_trains_every_peer_and_tables_its_row(shared_run):
     results = tmp_path / "results/demo_peers"
     with (results / "table3.csv").open(newline="") as f:
         rows = {row["method"]: row for row in csv.DictReader(f)}
-    assert set(rows) == {"MCD", "AVST", "PSTP-Net", "TSPM", "prior", "N"}
+    assert set(rows) == {"MCD", "MCD + time encoding (ours)", "AVST", "PSTP-Net", "TSPM", "prior", "N"}
     assert int(rows["N"]["overall"]) > 0
     for method in ("MCD", "AVST", "PSTP-Net", "TSPM"):
         assert 0.0 <= float(rows[method]["overall"]) <= 100.0

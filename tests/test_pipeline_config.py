@@ -21,7 +21,7 @@ def test_shipped_config_is_valid_and_gets_defaults():
     demo = pipeline.dataset_settings(config, "demo")
     assert demo.extraction["weights"] == "random-init"      # dataset override
     assert demo.extraction["on_error"] == "stop"            # schema default
-    assert demo.training["variants"] == ["mcd"]
+    assert demo.training["variants"] == ["mcd", "mcd_time"]  # the paper's MCD and ours beside it
     real = pipeline.dataset_settings(config, "music_avqa")
     assert real.seconds == 60
     assert real.extraction["weights"] == "pretrained"

@@ -44,6 +44,7 @@ class Variant:
     fields: Mapping[str, Any] = field(default_factory=dict)     # config overrides
     training: Mapping[str, Any] = field(default_factory=dict)   # TrainConfig defaults of this variant
     description: str = ""                       # one line: the paper table/row it reproduces
+    label: str = ""                             # its method name in the tables ("" = the default)
 
 
 ARCHITECTURES: dict[str, Architecture] = {}

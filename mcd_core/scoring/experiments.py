@@ -13,8 +13,11 @@ Snakefile reads this at parse time.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+
+from mcd_core.models.ablations import ablation_for
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.csv")
 PRIOR = "prior"   # the answer-prior row (not a trained variant)
@@ -112,8 +115,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("table10", "X", "Table X: contrastive and distillation losses", _rows(
         ("MCD w/o L_c^qv", "mcd_no_l_qv", "MCD w/o L_c^qv"), ("MCD w/o L_c^qa", "mcd_no_l_qa", "MCD w/o L_c^qa"),
         ("MCD w/o L_c^av", "mcd_no_l_av", "MCD w/o L_c^av"), ("MCD", "mcd", "MCD"),
-        ExperimentRow("MCM w/o SA", "mcd_no_sa", None, note="all three losses off; the paper reports "
-                                                            "it on AVQA only (Table V: 89.5 vs 90.8)"),
+        ExperimentRow("MCM w/o SA", "mcd_no_sa", None, note="the paper reports it on AVQA only "
+                                                            "(Table V: 89.5 vs 90.8)"),
     )),
     Experiment("fig5b", "Fig. 5(b)", "Fig. 5(b): late fusion against MCD, validation and test accuracy", _rows(
         ("MCD (no late fusion)", "mcd"),
@@ -124,6 +127,20 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     )),
 )}
 
+
+
+def _with_ablation_notes(experiment: Experiment) -> Experiment:
+    """Each ablation row's note starts with what its variant switches and every consequence
+    (models/ablations.py)."""
+    rows = []
+    for row in experiment.rows:
+        ablation = ablation_for(experiment.paper_table, row.variant) if row.trained else None
+        note = "; ".join(n for n in (ablation.note() if ablation else "", row.note) if n)
+        rows.append(dataclasses.replace(row, note=note))
+    return dataclasses.replace(experiment, rows=tuple(rows))
+
+
+EXPERIMENTS = {name: _with_ablation_notes(e) for name, e in EXPERIMENTS.items()}
 TABLES = tuple(name for name in EXPERIMENTS if name.startswith("table"))
 
 

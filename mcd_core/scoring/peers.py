@@ -60,7 +60,12 @@ def peer_of(variant: str) -> Peer | None:
 
 
 def method_label(variant: str) -> str:
-    """A variant's name in the tables: MCD, MCD[variant], AVST, PSTP-Net[pstp_net_released], ..."""
+    """A variant's name in the tables: its registered label, else MCD, MCD[variant], AVST,
+    PSTP-Net[pstp_net_released], ..."""
+    from mcd_core.models.registry import get_variant
+
+    if get_variant(variant).label:
+        return get_variant(variant).label
     arch = _architecture(variant).name
     peer = PEERS.get(arch)
     name, default = (peer.label, arch) if peer else ("MCD", "mcd")

@@ -5,9 +5,10 @@ For modality x with other modality y (Eq. 2/3):
     f_x^c  = f_x * c                               the cross-feature, kept for Eq. 12/13
     f_x2y  = phi_self(f_x, f_x, f_x) + f_x^c
     f_hat  = f_x + BN(f_x2y) + BN(FFN(f_x + BN(f_x2y)))      (Eq. 4/5)
-The paper writes the product of the L x D sequence with the 1 x D cross output as a matrix product,
-which is not defined for those shapes; we read it as the broadcast (element-wise) product, which
-keeps L x D and lets the global query re-weight every channel of every step.
+The paper writes the cross-feature as f_x x W^cross with W^cross in R^{D x D}, but the cross output c
+is 1 x D; we read W^cross = diag(c), i.e. the broadcast (element-wise) product, which keeps L x D and
+lets the global query re-weight every channel of every step. `matrix=True` (variant
+mcd_assoc_matrix) takes a full W^cross = diag(c) M with a learnt D x D M: f_x^c = (f_x * c) M.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ class BlockNorms(nn.Module):
 class ModalityUpdate(nn.Module):
     """Attention and FFN weights of one modality's half of a block; shared by both when asked."""
 
-    def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, has_self: bool, has_cross: bool):
+    def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, has_self: bool, has_cross: bool,
+                 matrix: bool = False):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True) if has_self else None
         self.cross_attn = nn.MultiheadAttention(d_model, n_heads, batch_first=True) if has_cross else None
+        # M of W^cross = diag(c) M; a plain Linear so that profilers count it
+        self.cross_matrix = nn.Linear(d_model, d_model, bias=False) if has_cross and matrix else None
         self.ffn = nn.Sequential(nn.Linear(d_model, ffn_hidden), nn.ReLU(), nn.Linear(ffn_hidden, d_model))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, other_summary: torch.Tensor,
@@ -55,6 +59,8 @@ class ModalityUpdate(nn.Module):
             c = self.cross_attn(other_summary.unsqueeze(1), x, x, key_padding_mask=pad,
                                 need_weights=False)[0]                         # (B, 1, D)
             cross = x * c                                                      # (B, T, D)
+            if self.cross_matrix is not None:
+                cross = self.cross_matrix(cross)                               # (B, T, D)
             terms.append(cross)
         if terms:
             x2y = _batch_norm(norms.attn, sum(terms))                          # (B, T, D)
@@ -75,7 +81,8 @@ class BlockSwitches:
 class AssociationBlock(nn.Module):
     """Updates audio and visual together; returns both plus their cross-features (or None)."""
 
-    def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, switches: BlockSwitches, shared: bool):
+    def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, switches: BlockSwitches, shared: bool,
+                 matrix: bool = False):
         super().__init__()
         self.s = switches
         self.norm_audio = BlockNorms(d_model, switches.self_audio or switches.cross_visual_query)
@@ -83,12 +90,12 @@ class AssociationBlock(nn.Module):
         if shared:
             has_self = switches.self_audio or switches.self_visual
             has_cross = switches.cross_audio_query or switches.cross_visual_query
-            self.audio = self.visual = ModalityUpdate(d_model, n_heads, ffn_hidden, has_self, has_cross)
+            self.audio = self.visual = ModalityUpdate(d_model, n_heads, ffn_hidden, has_self, has_cross, matrix)
         else:
             self.audio = ModalityUpdate(d_model, n_heads, ffn_hidden, switches.self_audio,
-                                        switches.cross_visual_query)
+                                        switches.cross_visual_query, matrix)
             self.visual = ModalityUpdate(d_model, n_heads, ffn_hidden, switches.self_visual,
-                                         switches.cross_audio_query)
+                                         switches.cross_audio_query, matrix)
 
     def forward(self, f_a: torch.Tensor, f_v: torch.Tensor, mask_a: torch.Tensor, mask_v: torch.Tensor):
         F_a, F_v = masked_mean(f_a, mask_a), masked_mean(f_v, mask_v)         # (B, D) each

@@ -14,12 +14,13 @@ from mcd_core.models.config import ConfigError, ModelConfig, check_choice, check
 
 AGGREGATOR_LEVELS = ("low", "high", "both")
 TEXT_KEYS = ("words", "sentence")
-POSITIONAL = ("sinusoidal", "none")
+POSITIONAL = ("none", "sinusoidal")
 LATE_FUSION = ("none", "concat", "add")
 LATE_STREAMS = ("av", "a", "v")
 QUESTION_PROJ = ("linear", "none")
 ACTIVATIONS = ("relu", "tanh", "gelu")
 OPTION_ENCODERS = ("lstm", "mean")
+CROSS_PRODUCTS = ("elementwise", "matrix")
 
 
 @dataclass
@@ -30,10 +31,10 @@ class MCDConfig(ModelConfig):
     d_model: int = 512              # D, the shared embedding width (paper: 512)
     word_dim: int = 512             # word-embedding width (paper: not given; = D)
     bilstm: bool = False            # Bi-LSTM question encoder (Table VI); each direction gets D/2
-    positional: str = "sinusoidal"  # time encoding added after the linear projections. Open choice:
-                                    # without it every block is permutation invariant over time and
-                                    # "which sounds first" cannot be answered; sinusoidal adds no params.
-                                    # "none" is the paper-literal model (variant mcd_no_positional)
+    positional: str = "none"        # time encoding after the linear projections: "none" as Sec. III
+                                    # (then every block and the aggregator are permutation invariant
+                                    # over time); "sinusoidal" adds the Transformer's fixed encoding, no
+                                    # params (our variant mcd_time, docs/departures.md)
     question_proj: str = "linear"   # f_q: the LSTM's last state through a D x D linear layer, as
                                     # Sec. III-A-2 and Fig. 2 project the text "uniformly" with the
                                     # audio and visual; "none" = the raw LSTM state (variant mcd_fq_raw)
@@ -47,6 +48,9 @@ class MCDConfig(ModelConfig):
     self_attn_visual: bool = True   # phi_self on visual (Table VII)
     cross_audio_query: bool = True  # "A-query": audio time-mean queries visual (Eq. 3 cross term)
     cross_visual_query: bool = True  # "V-query": visual time-mean queries audio (Eq. 2 cross term)
+    cross_product: str = "elementwise"  # f_x x W^cross of Eq. 2/3: "elementwise" f_x * c (W^cross =
+                                        # diag(c), no params); "matrix" f_x diag(c) M with a learnt
+                                        # D x D M per block (variant mcd_assoc_matrix)
     # -- aggregator (Eq. 6-9) -----------------------------------------------------------------
     aggregator_levels: str = "both"  # features fed to the shared aggregator: encoder ("low"), block
                                      # output ("high") or both, each aggregated, clues summed (Fig. 3d)
@@ -85,7 +89,8 @@ class MCDConfig(ModelConfig):
         for name, allowed in (("aggregator_levels", AGGREGATOR_LEVELS), ("aggregator_text_keys", TEXT_KEYS),
                               ("positional", POSITIONAL), ("late_fusion", LATE_FUSION),
                               ("late_fusion_streams", LATE_STREAMS), ("question_proj", QUESTION_PROJ),
-                              ("head_activation", ACTIVATIONS), ("option_encoder", OPTION_ENCODERS)):
+                              ("head_activation", ACTIVATIONS), ("option_encoder", OPTION_ENCODERS),
+                              ("cross_product", CROSS_PRODUCTS)):
             check_choice(self, name, allowed)
         check_positive(self, "d_model", "word_dim", "n_heads", "ffn_hidden", "proj_dim")
         if self.n_blocks < 0:

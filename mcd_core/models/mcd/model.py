@@ -28,7 +28,7 @@ class MCD(nn.Module):
         switches = BlockSwitches(cfg.self_attn_audio, cfg.self_attn_visual,
                                  cfg.cross_audio_query, cfg.cross_visual_query)
         self.blocks = nn.ModuleList(AssociationBlock(d, cfg.n_heads, cfg.ffn_hidden, switches,
-                                                     cfg.share_block_weights)
+                                                     cfg.share_block_weights, cfg.cross_product == "matrix")
                                     for _ in range(cfg.n_blocks))
         self.aggregator = Aggregator(d, cfg.n_heads, cfg.topk_fraction)
         choice = cfg.n_options > 0
