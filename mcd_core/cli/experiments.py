@@ -44,6 +44,14 @@ def _card(checkpoint: str, seconds: int) -> dict[str, float]:
     return {"params_plain_m": plain_params(model) / 1e6, "params_thop_m": thop / 1e6, "macs_g": macs / 1e9}
 
 
+def _peer_card(variant: str) -> dict[str, float]:
+    """Parameters and MACs of our peer model `variant` at its released config, untrained."""
+    from mcd_core.scoring.peercard import peer_card
+
+    (row,) = peer_card((variant,))
+    return {"params_plain_m": row.params_plain_m, "params_thop_m": row.params_thop_m, "macs_g": row.macs_g}
+
+
 def run_paper_table(args: argparse.Namespace) -> int:
     from mcd_core.common.atomic import write_text
     from mcd_core.data.formats import get_format
@@ -67,6 +75,8 @@ def run_paper_table(args: argparse.Namespace) -> int:
     for row in experiment.rows:
         if not row.trained and row.variant != PRIOR:   # published numbers only
             rows.append(published_row(row.label, row.variant, row.paper_row, row.note, taxonomy))
+            if row.card_only and experiment.model_card:
+                rows[-1].card = _peer_card(row.variant)
             continue
         if row.key not in scores:
             if row.optional:

@@ -11,6 +11,8 @@ Compute: our own count of multiply-accumulates (MACs) for one question, by forwa
 projections plus Q K^T and A V), BatchNorm (2 per element); element-wise ops, softmax, pooling and
 embeddings are not counted. thop calls such a count "FLOPs"; the paper's FLOPs could not be
 reproduced (reference-facts §4), so ours are a documented convention beside them, not a match.
+The card per part of the model, and which convention comes near the paper's counts: cardparts.py,
+docs/table8.md.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ def _module_macs(m: nn.Module, inputs, output) -> int:
     return 0
 
 
-def profile(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
-    """(thop-convention parameter count, MACs) of one forward pass of `batch`."""
+def profile_modules(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[dict[str, int], int]:
+    """Per module name, its thop-convention parameters (its own, for modules of counted types that ran
+    in one forward pass of `batch`; a shared module under its first name), and the MACs of the pass."""
     ran: dict[int, nn.Module] = {}
     macs = [0]
 
@@ -85,9 +88,15 @@ def profile(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[int, int]
     finally:
         for h in handles:
             h.remove()
-    thop_params = sum(p.numel() for m in ran.values() if type(m) in THOP_COUNTED_TYPES
-                      for p in m.parameters(recurse=False))
-    return thop_params, macs[0]
+    counts = {name: sum(p.numel() for p in m.parameters(recurse=False))
+              for name, m in model.named_modules() if id(m) in ran and type(m) in THOP_COUNTED_TYPES}
+    return counts, macs[0]
+
+
+def profile(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """(thop-convention parameter count, MACs) of one forward pass of `batch`."""
+    counts, macs = profile_modules(model, batch)
+    return sum(counts.values()), macs
 
 
 def example_batch(cfg: MCDConfig, seconds: int, question_len: int = 14) -> dict[str, torch.Tensor]:
