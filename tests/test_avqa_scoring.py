@@ -90,3 +90,24 @@ def test_table5_stacks_ours_prior_and_published_rows(files, tmp_path):
     md = (tmp_path / "table5.md").read_text()
     assert "| Which | Come From | Happening | Where | Why | Before Next | When | Used For | Total |" in md
     assert "answered 8 of 8 test questions" in md    # the prior's route, said in the notes
+
+
+def test_table5_has_every_row_of_the_papers_table_v_with_its_havf_mark(files, tmp_path):
+    assert main(["score", "--format", "avqa", "--annotations", str(files / "val_qa.json"),
+                 "--predictions", str(files / "pred.csv"), "--name", "MCD", "--out", str(tmp_path / "s.csv")]) == 0
+    assert main(["table", "--format", "avqa", "--rows", str(tmp_path / "s.csv"), "--paper-rows", "avqa",
+                 "--out", str(tmp_path / "t.csv"), "--md", str(tmp_path / "t.md")]) == 0
+    rows = {r["method"]: r for r in csv.DictReader(open(tmp_path / "t.csv"))}
+    table_v = {m: (r["ensemble_havf"], r["avqa_avg"]) for m, r in rows.items() if m.endswith("(MCD paper)")}
+    assert table_v == {"HME (MCD paper)": ("✓", "85.0"), "PSAC (MCD paper)": ("✓", "87.4"),
+                       "LADNet (MCD paper)": ("✓", "84.1"), "ACRTransformer (MCD paper)": ("✓", "87.8"),
+                       "HGA (MCD paper)": ("✓", "87.7"), "HCRN (MCD paper)": ("✓", "89.0"),
+                       "PSTP-Net (MCD paper)": ("×", "90.2"), "MCM w/o SA (MCD paper)": ("×", "89.5"),
+                       "MCM w/ SA (MCD paper)": ("×", "90.8")}
+    # our MCD against the paper's MCM w/ SA, per column: 62.50 - 90.8
+    assert rows["MCD"]["paper_row"] == "MCM w/ SA (MCD paper)" and rows["MCD"]["diff_avqa_avg"] == "-28.30"
+    assert rows["MCD"]["avqa_avg_lo"] and rows["HME (MCD paper)"]["avqa_avg_lo"] == ""
+    assert "ensemble_havf" in (tmp_path / "t.md").read_text()
+    # Table III's rows are MUSIC-AVQA's: refused for an AVQA table
+    assert main(["table", "--format", "avqa", "--rows", str(tmp_path / "s.csv"), "--paper-rows", "music_avqa",
+                 "--out", str(tmp_path / "t.csv"), "--md", str(tmp_path / "t.md")]) == 2

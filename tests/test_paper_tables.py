@@ -154,3 +154,28 @@ def test_markdown_tables_become_html_tables():
     page = markdown_to_html("# T\n\n| Method | A \\| B |\n| --- | ---: |\n| MCD | 1.00 |\n\nNotes:\n\n- one\n- two\n")
     assert "<h2>T</h2>" in page and "<th>A | B</th>" in page and "<td>MCD</td><td>1.00</td>" in page
     assert page.count("<tr>") == 2 and "<li>one</li><li>two</li>" in page
+
+
+def test_paper_table_with_predictions_gives_pooled_intervals_and_tests_against_mcd(tmp_path):
+    from test_uncertainty import MCD, OTHER, write_predictions
+
+    exp = get_experiment("table7")
+    args = ["paper-table", "--experiment", "table7"]
+    for i, row in enumerate(exp.rows):
+        for seed in ("0", "1"):
+            args += ["--scores", f"{row.key}={write_scores(tmp_path / f'{row.key}_{seed}.csv', 60.0 + i, seed)}"]
+            correct = MCD if row.variant == "mcd" else OTHER if row.variant == "mcd_attn_none" else [1] * 10
+            args += ["--predictions", f"{row.key}={write_predictions(tmp_path / f'{row.key}_{seed}.p.csv', correct)}"]
+    out, md = tmp_path / "t.csv", tmp_path / "t.md"
+    assert main([*args, "--out", str(out), "--md", str(md), "--bars", str(tmp_path / "b.png")]) == 0
+    rows = {r["method"]: r for r in csv.DictReader(out.open())}
+    mcd, none = rows["bidirectional inter-attention (MCD)"], rows["w/o attention"]
+    assert mcd["p_mcnemar_vs_mcd"] == "" and none["p_mcnemar_vs_mcd"] == "0.0703"  # b = 1, c = 7 per seed
+    assert (none["overall_lo"], none["overall_hi"]) == ("0.00", "50.00")   # 2 of 10 right in both seeds
+    assert rows["self-attention: audio"]["p_mcnemar_vs_mcd"] == "0.5"  # b = 2, c = 0: 2 * C(2, 0) / 2^2
+    text = md.read_text()
+    assert "| w/o attention † | 2 | 60.00 ± 0.00 [0.0, 50.0] | 66.00 |" in text
+    assert "| self-attention: audio † |" in text and "p (p_mcnemar_vs_mcd): w/o attention 0.0703" in text
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+    # a row's predictions must match its seeds
+    assert main([*args[:-2], "--out", str(out), "--md", str(md)]) == 2

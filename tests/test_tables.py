@@ -6,6 +6,8 @@ import pytest
 from mcd_core.cli import main
 from mcd_core.scoring.metrics import COLUMNS
 from mcd_core.scoring.tables import META_COLUMNS, TableError, read_failed_videos, read_predictions
+from mcd_core.scoring.uncertainty import interval_columns
+from mcd_core.data.formats.music_avqa import TAXONOMY
 
 
 def record(qid, video, type_, answer, content="Is there a voiceover?", values=()):
@@ -64,8 +66,16 @@ def test_score_cli_table_notes_and_meta(files, capsys):
                "--out", str(out), "--name", "m1", "--meta", "seed=3", "zeta=z", "alpha=a"])
     assert rc == 0
     header = out.read_text().splitlines()[0].split(",")
-    assert header == ["method", *COLUMNS, *META_COLUMNS, "alpha", "zeta"]
+    intervals = interval_columns(TAXONOMY)
+    assert intervals == ["audio_avg_lo", "audio_avg_hi", "visual_avg_lo", "visual_avg_hi", "av_avg_lo",
+                         "av_avg_hi", "overall_lo", "overall_hi"]
+    assert header == ["method", *COLUMNS, *intervals, *META_COLUMNS, "alpha", "zeta"]
     method, n = read_rows(out)
+    # 95 % bootstrap intervals: audio has one right and one wrong question, so its resampled means
+    # reach 0 and 100; overall (3 of 5) lies inside its own; a column without questions has none
+    assert (method["audio_avg_lo"], method["audio_avg_hi"]) == ("0.00", "100.00")
+    assert float(method["overall_lo"]) < 60.0 < float(method["overall_hi"]) <= 100.0
+    assert method["visual_avg_lo"] == method["visual_avg_hi"] == "" and n["overall_lo"] == ""
     assert method["method"] == "m1" and n["method"] == "N"
     assert method["av_existential"] == "66.67" and n["av_existential"] == "3"
     assert method["audio_counting"] == "50.00" and method["overall"] == "60.00"
@@ -213,3 +223,28 @@ def test_table_adds_a_mean_sd_row_per_setting_trained_with_several_seeds(files):
     assert main(["table", "--rows", str(rows[0]), str(rows[3]), "--out", str(out), "--md", str(md)]) == 0
     assert [r["method"] for r in read_rows(out)] == ["MCD seed=0", "AVST seed=0", "N"]
     assert "overall_sd" not in read_rows(out)[0]
+
+
+def test_table3_paper_rows_all_twelve_plus_tspm_with_per_column_diffs(files):
+    score_to(files, "good", "question_id,prediction\n1,yes\n2,no\n3,two\n4,one\n5,yes\n", files / "t1.csv",
+             "--name", "MCD")
+    out, md = files / "table3.csv", files / "table3.md"
+    assert main(["table", "--rows", str(files / "t1.csv"), "--paper-rows", "music_avqa", "--out", str(out),
+                 "--md", str(md)]) == 0
+    rows = read_rows(out)
+    published = [r["method"] for r in rows if r["source"]]
+    assert published == [f"{m} (MCD paper)" for m in ("FCNLSTM", "GRU", "HCAtn", "MCAN", "PSAC", "HME", "HCRN",
+                                                      "AVSD", "Pano-AVQA", "AVST", "PSTP-Net", "MCD")] + \
+        ["TSPM (TSPM paper)"]
+    by = {r["method"]: r for r in rows}
+    # paper-only rows: the paper's numbers, nothing of ours
+    assert by["HCRN (MCD paper)"]["av_existential"] == "54.15" and by["HCRN (MCD paper)"]["seed"] == ""
+    assert by["HCRN (MCD paper)"]["overall_lo"] == "" and by["TSPM (TSPM paper)"]["overall"] == "76.79"
+    # ours (100 % audio counting, 100 % overall) minus the paper's MCD row, column by column
+    assert by["MCD"]["paper_row"] == "MCD (MCD paper)"
+    assert by["MCD"]["diff_audio_counting"] == "+17.60" and by["MCD"]["diff_overall"] == "+23.88"
+    assert by["MCD"]["diff_visual_counting"] == ""           # no visual question of ours
+    assert [r["method"] for r in rows][-1] == "N" and by["N"]["overall"] == "5"
+    text = md.read_text()
+    assert "give 76.50 overall" in text and "prints 76.12" in text and "Panp-AVQA" in text
+    assert "| MCD | MCD (MCD paper) | +17.60 |" in text

@@ -86,8 +86,8 @@ def run_table(args: argparse.Namespace) -> int:
     from mcd_core.common.atomic import write_text
     from mcd_core.data.formats import get_format
     from mcd_core.scoring.seedmeans import add_seed_means
-    from mcd_core.scoring.tables import (read_score_table, split_notes, stack_tables, table_csv,
-                                         table_markdown)
+    from mcd_core.scoring.tables import (add_columns, read_score_table, split_notes, stack_tables, table_csv,
+                                         table_markdown, uncertainty_columns)
 
     fmt = get_format(args.format)
     taxonomy = fmt.taxonomy
@@ -98,16 +98,35 @@ def run_table(args: argparse.Namespace) -> int:
         from mcd_core.scoring.prior import choice_prior_note, fit_choice_prior
 
         notes.append(choice_prior_note(fit_choice_prior(splits["train"].questions), splits["test"].questions))
-    table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows],
-                         notes=notes, taxonomy=taxonomy)
+    if args.paper_rows and args.paper_rows != args.format:
+        raise UserError(f"--paper-rows {args.paper_rows} are rows of format {args.paper_rows!r}, not {args.format!r}")
+    tables = [(path, read_score_table(path, taxonomy)) for path in args.rows]
+    table = stack_tables(tables, notes=notes, taxonomy=taxonomy)
     add_seed_means(table, taxonomy)  # `<method> mean` rows where several seeds were trained
-    if args.paper_rows == "avqa":  # published rows beside ours (not counted in our N row)
-        from mcd_core.scoring.avqa_reference import reference_rows
+    if args.predictions:  # per-question answers: intervals of mean rows, paired tests against MCD
+        from mcd_core.scoring.uncertainty import annotate_rows, read_run
 
-        table.rows += reference_rows()
-        table.columns += [c for c in ("source",) if c not in table.columns]
-        table.source_notes.append("rows marked (AVQA paper) / (MCD paper) are published numbers on the "
-                                  "official val split, not runs of this pipeline")
+        if len(args.predictions) != len(args.rows):
+            raise UserError(f"--predictions gives {len(args.predictions)} files for {len(args.rows)} --rows; "
+                            f"give one predictions CSV per score table, in the same order")
+        runs = {}
+        questions = splits["test"].questions if "test" in splits else None
+        for (path, part), predictions in zip(tables, args.predictions):
+            if len(part.rows) != 1:
+                raise UserError(f"{path}: --predictions needs score tables of one row each")
+            runs[part.rows[0]["method"]] = [(part.rows[0].get("seed", ""), read_run(predictions, questions))]
+        add_columns(table, uncertainty_columns(taxonomy), taxonomy)
+        annotate_rows(table.rows, runs, taxonomy)
+        if not any(r.get("p_mcnemar_vs_mcd") for r in table.rows):
+            table.source_notes.append("no MCD row among the rows: no paired tests")
+    if args.paper_rows:  # published rows beside ours (not counted in our N row)
+        from mcd_core.scoring.paperrows import add_paper_rows, table3_notes
+
+        add_columns(table, add_paper_rows(table.rows, args.paper_rows, taxonomy), taxonomy)
+        table.source_notes += table3_notes() if args.paper_rows == "music_avqa" else [
+            "rows marked (AVQA paper) / (MCD paper) are published numbers on the official val split, not "
+            "runs of this pipeline; ensemble_havf is Table V's 'Ensemble HAVF' mark; diff_ columns: ours - "
+            "the published row named in paper_row"]
     write_text(args.out, table_csv(table))
     write_text(args.md, table_markdown(table, args.title, taxonomy))
     print(table_csv(table), end="")
@@ -183,8 +202,12 @@ def register(subparsers) -> None:
     p.add_argument("--md", required=True, help="markdown table to write")
     p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
     p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
-    p.add_argument("--paper-rows", choices=("avqa",), help="append published rows: avqa = the MCD "
-                   "paper's Table V totals and HCRN(+HAVF)'s official per-type results")
+    p.add_argument("--paper-rows", choices=("music_avqa", "avqa"), help="append published rows and "
+                   "ours-minus-paper diff_ columns: music_avqa = the MCD paper's Table III and TSPM's "
+                   "published result; avqa = the MCD paper's Table V and HCRN(+HAVF)'s per-type results")
+    p.add_argument("--predictions", nargs="+", action="extend", default=[], metavar="PREDICTIONS.csv",
+                   help="the predictions CSV of each --rows score table, in the same order: 95 %% "
+                        "intervals of '<method> mean' rows and exact McNemar p-values against MCD")
     for split in ("train", "val", "test"):
         p.add_argument(f"--{split}", help=f"{split} annotations: notes on question ids shared by "
                                           f"splits{' and test answers unseen in training' if split != 'val' else ''}")

@@ -57,8 +57,9 @@ def run_paper_table(args: argparse.Namespace) -> int:
     from mcd_core.data.formats import get_format
     from mcd_core.scoring.experiments import PRIOR, backbone_note
     from mcd_core.scoring.figures import bar_chart
-    from mcd_core.scoring.seedtables import (aggregate, build_table, published_row, table_csv, table_html,
-                                             table_markdown)
+    from mcd_core.scoring.seedtables import (add_runs, add_tests, aggregate, build_table, published_row,
+                                             table_csv, table_html, table_markdown)
+    from mcd_core.scoring.uncertainty import read_run
     from mcd_core.scoring.tables import read_score_table
 
     experiment = _experiment(args.experiment)
@@ -67,8 +68,11 @@ def run_paper_table(args: argparse.Namespace) -> int:
     for key, path in _pairs(args.scores, "--scores"):
         scores.setdefault(key, []).append(path)
     checkpoints = dict(_pairs(args.checkpoint, "--checkpoint"))
+    predictions: dict[str, list[str]] = {}
+    for key, path in _pairs(args.predictions, "--predictions"):
+        predictions.setdefault(key, []).append(path)
     known = {row.key for row in experiment.rows}
-    unknown = sorted((set(scores) | set(checkpoints)) - known)
+    unknown = sorted((set(scores) | set(checkpoints) | set(predictions)) - known)
     if unknown:
         raise UserError(f"{experiment.name} has no row(s) {unknown}; its rows: {sorted(known)}")
     rows, counts, notes = [], None, list(args.note)
@@ -86,6 +90,11 @@ def run_paper_table(args: argparse.Namespace) -> int:
         seed_row = aggregate(row.label, row.variant, row.paper_row, tables, taxonomy)
         if row.note:
             seed_row.notes.insert(0, row.note)
+        if predictions:
+            if len(predictions.get(row.key, [])) != len(scores[row.key]):
+                raise UserError(f"{experiment.name}: row {row.key!r} has {len(scores[row.key])} --scores and "
+                                f"{len(predictions.get(row.key, []))} --predictions; give one per seed, in the same order")
+            add_runs(seed_row, [read_run(p) for p in predictions[row.key]], taxonomy)
         if experiment.model_card:
             if row.key not in checkpoints:
                 raise UserError(f"{experiment.name}: no --checkpoint for row {row.key!r}")
@@ -103,6 +112,7 @@ def run_paper_table(args: argparse.Namespace) -> int:
             note = backbone_note(visual, weights)
             if note not in notes:
                 notes.append(note)
+    add_tests(rows)
     table = build_table(experiment, rows, counts or {}, notes, taxonomy)
     title = f"{experiment.title}: {args.dataset}" if args.dataset else experiment.title
     write_text(args.out, table_csv(table))
@@ -157,6 +167,9 @@ def register(subparsers) -> None:
     p.add_argument("--experiment", required=True, help="table2, table4, table6 ... table10")
     p.add_argument("--scores", nargs="+", action="extend", default=[], metavar="ROW_KEY=SCORES.csv",
                    help="a row's score table of one seed (`mcd score`); repeat per seed")
+    p.add_argument("--predictions", nargs="+", action="extend", default=[], metavar="ROW_KEY=PREDICTIONS.csv",
+                   help="a row's predictions CSV of one seed, in the order of its --scores: 95 %% intervals "
+                        "pooled over seeds and exact McNemar p-values against MCD")
     p.add_argument("--checkpoint", nargs="+", action="extend", default=[], metavar="ROW_KEY=best.pt",
                    help="a row's checkpoint, for parameters and MACs (table8)")
     p.add_argument("--seconds", type=int, default=60, help="time steps T for the MACs (table8)")

@@ -27,9 +27,20 @@ def _save(fig, path: str | os.PathLike) -> None:
         fig.savefig(tmp, format="png", dpi=100)
 
 
+def _error(row, col: str) -> tuple[float, float]:
+    """(below, above) the bar: the interval where there is one, else ± the sd (0 where neither)."""
+    mean, bounds = row.mean.get(col), row.intervals.get(col)
+    if mean is not None and bounds is not None:
+        return max(0.0, mean - bounds[0]), max(0.0, bounds[1] - mean)
+    sd = row.sd.get(col) or 0.0
+    return sd, sd
+
+
 def bar_chart(t: ExperimentTable, path: str | os.PathLike, title: str) -> None:
-    """One group of bars per row and column the paper reports: ours (mean, sd as error bar) and the
-    paper's value beside it; columns without a paper value show ours only."""
+    """One group of bars per row and column the paper reports: ours (mean; error bar: the 95 %
+    interval over questions where the row has one, else the sd over seeds) and the paper's value
+    beside it; columns without a paper value show ours only. A row whose difference from MCD is not
+    significant carries † in its label."""
     plt = _pyplot()
     cols = t.compared or ["overall"]
     fig, axes = plt.subplots(1, len(cols), figsize=(max(6, 0.55 * len(t.rows) * len(cols) + 2), 4.2),
@@ -37,18 +48,20 @@ def bar_chart(t: ExperimentTable, path: str | os.PathLike, title: str) -> None:
     for ax, col in zip(axes[0], cols):
         xs = range(len(t.rows))
         ours = [r.mean.get(col) or 0.0 for r in t.rows]
-        errs = [r.sd.get(col) or 0.0 for r in t.rows]
+        errs = list(zip(*(_error(r, col) for r in t.rows))) or None
         paper = [t.paper_value(r, col) for r in t.rows]
         ax.bar([x - 0.2 for x in xs], ours, 0.4, yerr=errs, capsize=3, color="tab:blue", label="ours")
         ax.bar([x + 0.2 for x in xs], [p if p is not None else 0.0 for p in paper], 0.4,
                color="tab:orange", label="paper")
         ax.set_xticks(list(xs))
-        ax.set_xticklabels([r.label for r in t.rows], rotation=60, ha="right", fontsize="x-small")
+        ax.set_xticklabels([r.shown_label for r in t.rows], rotation=60, ha="right", fontsize="x-small")
         ax.set_title(_header(t, col), fontsize="small")
         ax.set_ylabel("accuracy (%)")
         ax.set_ylim(0, 100)
     axes[0][0].legend(fontsize="small")
     fig.suptitle(title, fontsize="medium")
+    fig.text(0.01, 0.01, "error bars: 95 % interval over questions (sd over seeds where there is none); "
+                         "†: not significantly different from MCD (exact McNemar, 0.05)", fontsize="x-small")
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -2,11 +2,14 @@
 
 Input: per experiment row, one score table (`mcd score`) per seed. Output CSV columns:
 `method, variant, paper_row, n_seeds, seeds`, then for every taxonomy column its mean and `<col>_sd`
-(sample standard deviation, n - 1; empty with one seed), any model-card columns, then for every
+(sample standard deviation, n - 1; empty with one seed), the 95 % bootstrap interval `<col>_lo`,
+`<col>_hi` of each group average and the overall and `p_mcnemar_vs_mcd` (`uncertainty.py`: over
+questions, pooled per seed; empty where the rows' predictions were not given), any model-card
+columns, then for every
 column the paper's table reports `paper_<col>` and `diff_<col>` (ours minus the paper's), then the
 provenance columns (annotations, backbones, weights) and `notes`; a last row `N` holds the question
-counts. The markdown and HTML show the paper's columns as `mean ± sd | paper | Δ` and the full
-per-type breakdown.
+counts. The markdown and HTML show the paper's columns as `mean ± sd [lo, hi] | paper | Δ` and the
+full per-type breakdown, and mark with † the rows whose difference from MCD is not significant.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from mcd_core.data.formats.base import Taxonomy
 from mcd_core.scoring.experiments import Experiment, paper_columns, read_paper_results
 from mcd_core.scoring.mdhtml import STYLE
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY
-from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError, md_row, sd_column
+from mcd_core.scoring.tables import N_ROW, ScoreTable, TableError, interval_text, md_row, sd_column
+from mcd_core.scoring.uncertainty import (LEGEND, NOT_SIGNIFICANT, P_COLUMN, ALPHA, Run, format_p, interval_keys,
+                                          lo_hi, row_intervals)
 
 PROVENANCE = ("annotations", "visual_backbone", "audio_backbone", "weights")
 CARD_COLUMNS = ("params_plain_m", "params_thop_m", "macs_g")
@@ -52,6 +57,17 @@ class SeedRow:
     provenance: dict[str, str]
     notes: list[str] = field(default_factory=list)
     card: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float] | None] = field(default_factory=dict)  # 95 %, percent
+    runs: list[tuple[str, Run]] = field(default_factory=list)   # (seed, per-question answers)
+    p: float | None = None                                     # exact McNemar against MCD's row
+
+    @property
+    def not_significant(self) -> bool:
+        return self.p is not None and self.p >= ALPHA
+
+    @property
+    def shown_label(self) -> str:
+        return f"{self.label} {NOT_SIGNIFICANT}" if self.not_significant else self.label
 
 
 def aggregate(label: str, variant: str, paper_row: str | None, tables: Sequence[tuple[str, ScoreTable]],
@@ -80,7 +96,21 @@ def aggregate(label: str, variant: str, paper_row: str | None, tables: Sequence[
         if len({r.get(key, "") for r in rows}) > 1:
             raise TableError(f"row {label!r}: the seeds' tables differ in {key}")
     notes += sorted({r["notes"] for r in rows if r.get("notes")})
-    return SeedRow(label, variant, paper_row, seeds, mean, sd, provenance, notes)
+    intervals = {}
+    if len(rows) == 1:  # one run: the interval its score table gives (`mcd score`)
+        for col in interval_keys(taxonomy):
+            lo, hi = (_num(rows[0].get(c, "")) for c in lo_hi(col))
+            intervals[col] = None if lo is None or hi is None else (lo, hi)
+    return SeedRow(label, variant, paper_row, seeds, mean, sd, provenance, notes, intervals=intervals)
+
+
+def add_runs(row: SeedRow, runs: Sequence[Run], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> None:
+    """Give a row its runs' per-question answers (one per seed, in the order of its score tables):
+    the interval over questions, pooled per seed, replaces the score tables'."""
+    if len(runs) != len(row.seeds):
+        raise TableError(f"row {row.label!r}: {len(runs)} predictions files for {len(row.seeds)} score tables")
+    row.runs = list(zip(row.seeds, runs))
+    row.intervals = row_intervals(list(runs), taxonomy)
 
 
 def published_row(label: str, variant: str, paper_row: str | None, note: str = "",
@@ -89,6 +119,19 @@ def published_row(label: str, variant: str, paper_row: str | None, note: str = "
     empty = {c: None for c in taxonomy.keys}
     return SeedRow(label, variant, paper_row, [], dict(empty), dict(empty), {k: "" for k in PROVENANCE},
                    [note] if note else [])
+
+
+def add_tests(rows: Sequence[SeedRow], reference_variant: str = "mcd") -> None:
+    """Each row with runs gets its p-value against the `reference_variant` row on the same visual
+    backbone (Table IV pairs each peer with MCD on its backbone), else the first such row."""
+    from mcd_core.scoring.uncertainty import p_versus
+
+    refs = [r for r in rows if r.variant == reference_variant and r.runs]
+    for row in rows:
+        if not row.runs or row.variant == reference_variant or not refs:
+            continue
+        same = [r for r in refs if r.provenance.get("visual_backbone") == row.provenance.get("visual_backbone")]
+        row.p = p_versus(row.runs, (same or refs)[0].runs)
 
 
 def _fmt(value: float | None) -> str:
@@ -146,6 +189,7 @@ def table_csv(t: ExperimentTable) -> str:
     columns = ["method", "variant", "paper_row", "n_seeds", "seeds"]
     for c in keys:
         columns += [c, sd_column(c)]
+    columns += [name for c in interval_keys(t.taxonomy) for name in lo_hi(c)] + [P_COLUMN]
     columns += t.card_columns
     for c in t.paper_cols:
         columns += [f"paper_{c}"] + ([f"diff_{c}"] if c in keys else [])
@@ -159,6 +203,9 @@ def table_csv(t: ExperimentTable) -> str:
                  **r.provenance, "notes": "; ".join(r.notes)}
         for c in keys:
             cells[c], cells[sd_column(c)] = _fmt(r.mean[c]), _fmt(r.sd[c])
+        for c, bounds in r.intervals.items():
+            cells.update(zip(lo_hi(c), (_fmt(b) for b in bounds or (None, None))))
+        cells[P_COLUMN] = format_p(r.p)
         cells.update({c: f"{r.card[c]:.3f}" for c in t.card_columns if c in r.card})
         for c in t.paper_cols:
             paper = t.paper.get((t.experiment.paper_table, r.paper_row), {}).get(c, "") if r.paper_row else ""
@@ -174,7 +221,8 @@ def _cell(r: SeedRow, col: str) -> str:
     mean, sd = r.mean.get(col), r.sd.get(col)
     if mean is None:
         return ""
-    return f"{mean:.2f} ± {sd:.2f}" if sd is not None else f"{mean:.2f}"
+    cell = f"{mean:.2f} ± {sd:.2f}" if sd is not None else f"{mean:.2f}"
+    return cell + interval_text(*(r.intervals.get(col) or (None, None)))
 
 
 def _header(t: ExperimentTable, col: str) -> str:
@@ -190,11 +238,12 @@ def _grids(t: ExperimentTable) -> list[tuple[str, list[str], list[list[str]]]]:
         head += [f"{_header(t, c)} ours", "paper", "Δ"]
     body = []
     for r in t.rows:
-        line = [r.label, str(len(r.seeds))]
+        line = [r.shown_label, str(len(r.seeds))]
         for c in t.compared:
             line += [_cell(r, c), _fmt(t.paper_value(r, c)), _fmt_diff(t.diff(r, c))]
         body.append(line)
-    grids.append((f"Ours (mean ± sd over seeds) beside the paper's Table {t.experiment.paper_table}", head, body))
+    grids.append((f"Ours (mean ± sd over seeds [95 % interval]) beside the paper's Table "
+                  f"{t.experiment.paper_table}", head, body))
     if t.card_columns:
         extra = [c for c in t.paper_cols if c not in t.taxonomy.keys]
         head = ["Method", *t.card_columns, *(f"paper {c}" for c in extra)]
@@ -203,7 +252,7 @@ def _grids(t: ExperimentTable) -> list[tuple[str, list[str], list[list[str]]]]:
                    for c in extra)] for r in t.rows]
         grids.append(("Parameters (M) and MACs (G) per question", head, body))
     head = ["Method", *t.taxonomy.headers]
-    body = [[r.label, *(_cell(r, c) for c in t.taxonomy.keys)] for r in t.rows]
+    body = [[r.shown_label, *(_cell(r, c) for c in t.taxonomy.keys)] for r in t.rows]
     body.append([N_ROW, *(t.counts.get(c, "") for c in t.taxonomy.keys)])
     grids.append(("Per question type (mean ± sd over seeds; N = questions)", head, body))
     return grids
@@ -211,6 +260,12 @@ def _grids(t: ExperimentTable) -> list[tuple[str, list[str], list[list[str]]]]:
 
 def _all_notes(t: ExperimentTable) -> list[str]:
     notes = list(t.notes)
+    if any(r.intervals for r in t.rows):
+        notes.append(f"{LEGEND}; a row of several seeds is bootstrapped over questions pooled per seed, "
+                     f"and its p is the largest of its seeds' tests against MCD's run of the same seed")
+    tested = [f"{r.label} {format_p(r.p)}" for r in t.rows if r.p is not None]
+    if tested:
+        notes.append(f"p ({P_COLUMN}): {', '.join(tested)}")
     provenance = {r.label: ", ".join(f"{k} {r.provenance[k]}" for k in PROVENANCE if r.provenance.get(k))
                   for r in t.rows if any(r.provenance.values())}
     if len(set(provenance.values())) == 1:

@@ -2,8 +2,11 @@
 
 A score table (`mcd score`) is a CSV with a header, one row per method and a last row whose method
 is `N` holding the question count per column. Columns: `method`, the 13 accuracy columns of
-the format's taxonomy (`metrics.COLUMNS` for MUSIC-AVQA; percent, 2 decimals, empty where N = 0), the standard metadata columns
-`META_COLUMNS`, then any further metadata keys in sorted order. `mcd table` stacks such files.
+the format's taxonomy (`metrics.COLUMNS` for MUSIC-AVQA; percent, 2 decimals, empty where N = 0),
+the 95 % bootstrap interval `<col>_lo`, `<col>_hi` of each group average and the overall
+(`uncertainty.py`), the standard metadata columns `META_COLUMNS`, then any further metadata keys in
+sorted order. `mcd table` stacks such files (and adds `p_mcnemar_vs_mcd` after the intervals when
+it is given the rows' predictions).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.data.questions import AnnotationSet, Question, cross_split_duplicates, filter_by_videos
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY, ScoreResult, score
+from mcd_core.scoring.uncertainty import (LEGEND, NOT_SIGNIFICANT, P_COLUMN, interval_cells, interval_columns,
+                                          lo_hi, row_intervals, run_of, significant)
 
 if TYPE_CHECKING:
     from mcd_core.data.vocab import Vocab
@@ -139,21 +144,44 @@ class ScoreTable:
     source_notes: list[str] = field(default_factory=list)  # table-level notes (markdown only)
 
 
+def uncertainty_columns(taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> list[str]:
+    """Interval and paired-test columns, in table order (right after the accuracy columns)."""
+    return [*interval_columns(taxonomy), P_COLUMN]
+
+
 def table_columns(meta_keys: Iterable[str], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> list[str]:
-    extra = sorted(set(meta_keys) - set(META_COLUMNS) - {"method", *taxonomy.keys})
-    return ["method", *taxonomy.keys, *META_COLUMNS, *extra]
+    meta_keys = set(meta_keys)
+    stats = [c for c in uncertainty_columns(taxonomy) if c in meta_keys]
+    extra = sorted(meta_keys - set(META_COLUMNS) - {"method", *taxonomy.keys, *stats})
+    return ["method", *taxonomy.keys, *stats, *META_COLUMNS, *extra]
+
+
+def add_columns(table: ScoreTable, names: Iterable[str], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> None:
+    """Give the table columns it lacks: interval / p-value columns after the accuracy ones, others last."""
+    for name in names:
+        if name in table.columns:
+            continue
+        if name in uncertainty_columns(taxonomy):
+            order = ["method", *taxonomy.keys, *uncertainty_columns(taxonomy)]
+            before = order[:order.index(name)]
+            table.columns.insert(max(table.columns.index(c) for c in before if c in table.columns) + 1, name)
+        else:
+            table.columns.append(name)
 
 
 def score_table(name: str, result: ScoreResult, meta: Mapping[str, str],
-                notes: Sequence[str], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> ScoreTable:
-    """One method row plus the N row. `meta` fills metadata columns; `notes` are joined with '; '."""
+                notes: Sequence[str], taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY,
+                intervals: Mapping[str, str] | None = None) -> ScoreTable:
+    """One method row plus the N row. `meta` fills metadata columns; `notes` are joined with '; ';
+    `intervals`: the `<col>_lo` / `<col>_hi` cells."""
     if name == N_ROW:
         raise TableError(f"method name {N_ROW!r} is reserved for the question-count row")
     row = {"method": name, **{c: format_accuracy(result.accuracy[c]) for c in taxonomy.keys}}
+    row.update(intervals or {})
     row.update({k: str(v) for k, v in meta.items() if k != "notes"})
     row["notes"] = "; ".join([*([meta["notes"]] if meta.get("notes") else []), *notes])
     counts = {"method": N_ROW, **{c: str(result.counts[c]) for c in taxonomy.keys}}
-    return ScoreTable(rows=[row], counts=counts, columns=table_columns(meta, taxonomy))
+    return ScoreTable(rows=[row], counts=counts, columns=table_columns([*meta, *(intervals or {})], taxonomy))
 
 
 def table_csv(table: ScoreTable) -> str:
@@ -220,10 +248,23 @@ def sd_column(column: str) -> str:
     return f"{column}_sd"
 
 
+def interval_text(lo: str | float | None, hi: str | float | None) -> str:
+    """` [59.0, 66.3]`, or "" where the row has no interval."""
+    return "" if lo in ("", None) or hi in ("", None) else f" [{float(lo):.1f}, {float(hi):.1f}]"
+
+
 def _accuracy_cell(row: Mapping[str, str], column: str) -> str:
-    """The cell, with ` ± sd` where a mean-over-seeds row (`seedmeans.py`) gives one."""
+    """The cell, with ` ± sd` where a mean-over-seeds row (`seedmeans.py`) gives one and the 95 %
+    interval where the row has one."""
     sd = row.get(sd_column(column), "")
-    return f"{row.get(column, '')} ± {sd}" if sd else row.get(column, "")
+    cell = f"{row.get(column, '')} ± {sd}" if sd else row.get(column, "")
+    lo, hi = lo_hi(column)
+    return cell + interval_text(row.get(lo), row.get(hi))
+
+
+def method_cell(row: Mapping[str, str]) -> str:
+    """The method, marked where its difference from MCD is not significant."""
+    return f"{row['method']} {NOT_SIGNIFICANT}" if significant(row.get(P_COLUMN, "")) is False else row["method"]
 
 
 def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQA_TAXONOMY) -> str:
@@ -231,15 +272,24 @@ def table_markdown(table: ScoreTable, title: str, taxonomy: Taxonomy = MUSIC_AVQ
     keys = taxonomy.keys
     lines = [f"# {title}", "", md_row(["Method", *taxonomy.headers]),
              md_row(["---", *["---:"] * len(keys)])]
-    for row in [*table.rows, table.counts]:
-        lines.append(md_row([row["method"], *(_accuracy_cell(row, c) for c in keys)]))
-    meta_columns = [c for c in table.columns if c not in ("method", "notes", *keys, *map(sd_column, keys))
-                    and any(r.get(c) for r in table.rows)]
+    for row in table.rows:
+        lines.append(md_row([method_cell(row), *(_accuracy_cell(row, c) for c in keys)]))
+    lines.append(md_row([table.counts["method"], *(table.counts.get(c, "") for c in keys)]))
+    diffs = [f"diff_{c}" for c in keys]
+    if any(r.get("paper_row") for r in table.rows):  # ours minus the published row (paperrows.py)
+        lines += ["", "Ours - the paper's row, per column:", "", md_row(["Method", "paper row", *taxonomy.headers]),
+                  md_row(["---", "---", *["---:"] * len(keys)])]
+        lines += [md_row([r["method"], r["paper_row"], *(r.get(d, "") for d in diffs)])
+                  for r in table.rows if r.get("paper_row")]
+    hidden = ("method", "notes", "paper_row", *keys, *diffs, *map(sd_column, keys), *interval_columns(taxonomy))
+    meta_columns = [c for c in table.columns if c not in hidden and any(r.get(c) for r in table.rows)]
     if meta_columns:
         lines += ["", md_row(["Method", *meta_columns]), md_row(["---"] * (len(meta_columns) + 1))]
         lines += [md_row([r["method"], *(r.get(c, "") for c in meta_columns)]) for r in table.rows]
     notes = [*table.source_notes, *(f"{r['method']}: {r['notes']}" for r in table.rows if r.get("notes"))]
     lines += ["", "Accuracy in percent; averages and Overall are weighted by question count (N).", ""]
+    if any(r.get(c) for r in table.rows for c in (*interval_columns(taxonomy), P_COLUMN)):
+        lines += [LEGEND + ".", ""]
     if notes:
         lines += ["Notes:", "", *(f"- {n}" for n in notes), ""]
     return "\n".join(lines)
@@ -289,6 +339,7 @@ def score_predictions(annotations: AnnotationSet, predictions_path: str | os.Pat
             whole[shard] = (max(n, count), [*where, f"{Path(manifest).parent.name}/{Path(manifest).name}"])
     questions, dropped = filter_by_videos(annotations.questions, annotations.video_ids - set(failed))
     result = score(questions, predictions, vocab, taxonomy)
+    intervals = interval_cells(row_intervals([run_of(questions, result.per_question)], taxonomy))
 
     notes = [f"every video of {shard} failed extraction ({n} videos; {', '.join(where)})"
              for shard, (n, where) in sorted(whole.items())]
@@ -309,4 +360,4 @@ def score_predictions(annotations: AnnotationSet, predictions_path: str | os.Pat
         notes.append(f"{len(annotations.duplicates)} duplicated question ids in the annotations "
                      f"(every copy scored)")
     meta = {"annotations": f"{annotations.path.parent.name}/{annotations.path.name}", **meta}
-    return score_table(name, result, meta, notes, taxonomy)
+    return score_table(name, result, meta, notes, taxonomy, intervals)

@@ -355,10 +355,20 @@ def table_rows(wildcards, table="table3"):
     return rows
 
 
+def table_predictions(wildcards, table="table3"):
+    """The predictions CSV of each of `table_rows`' score tables, in the same order (intervals and
+    paired tests)."""
+    return [path.replace("/scores/", "/predictions/", 1) for path in table_rows(wildcards, table)]
+
+
 def paper_rows_flags(dataset):
+    """Published rows beside ours: the format's (AVQA's Table V always; MUSIC-AVQA's Table III only
+    with pretrained backbones: a randomly initialised table shows that the pipeline learns)."""
     from mcd_core.data.formats import get_format
 
     rows = get_format(settings(dataset).format).paper_rows
+    if rows == "music_avqa" and settings(dataset).extraction["weights"] != "pretrained":
+        return []
     return ["--paper-rows", rows] if rows else []
 
 

@@ -1,5 +1,5 @@
-# Helpers of experiments.smk (the paper's experiment suite): which score tables, metrics and
-# checkpoints each table reads, question counts and the plan of training runs.
+# Helpers of experiments.smk (the paper's experiment suite): which score tables, predictions (for
+# intervals and paired tests), metrics and checkpoints each table reads, question counts and the plan of training runs.
 
 from mcd_core.scoring import experiments as paper_suite
 from mcd_core.scoring.cost import plan_text
@@ -18,13 +18,13 @@ def suite_tag(dataset, row):
 
 
 def suite_files(dataset, name, kind):
-    """(row key, file) of every row and seed of experiment `name`: score tables, metrics or
-    checkpoints. The answer prior has one score table and no run."""
+    """(row key, file) of every row and seed of experiment `name`: score tables, predictions,
+    metrics or checkpoints. The answer prior has one score table and predictions file and no run."""
     pairs = []
     for row in paper_suite.get_experiment(name).rows_for(training(dataset, "variants")):
         if row.variant == paper_suite.PRIOR:
-            if kind == "scores":
-                pairs.append((row.key, f"results/{dataset}/scores/prior.csv"))
+            if kind in ("scores", "predictions"):
+                pairs.append((row.key, f"results/{dataset}/{kind}/prior.csv"))
             continue
         if not row.trained:  # published numbers only (LAViSH)
             continue
@@ -32,6 +32,7 @@ def suite_files(dataset, name, kind):
         run = f"results/{dataset}/runs/{tag}/{row.variant}"
         for seed in training(dataset, "seeds"):
             pairs.append((row.key, {"scores": f"results/{dataset}/scores/{tag}/{row.variant}_seed{seed}.csv",
+                                    "predictions": f"results/{dataset}/predictions/{tag}/{row.variant}_seed{seed}.csv",
                                     "metrics": f"{run}/seed{seed}/metrics.csv",
                                     "checkpoint": f"{run}/seed{seed}/best.pt"}[kind]))
             if kind == "checkpoint":
@@ -40,7 +41,8 @@ def suite_files(dataset, name, kind):
 
 
 def suite_kinds(table):
-    return ("scores", "checkpoint") if paper_suite.get_experiment(table).model_card else ("scores",)
+    kinds = ("scores", "predictions")
+    return (*kinds, "checkpoint") if paper_suite.get_experiment(table).model_card else kinds
 
 
 def suite_inputs(wildcards):

@@ -61,6 +61,7 @@ rule score_prior:
 rule table3:
     input:
         rows=table_rows,
+        predictions=table_predictions,
         train=lambda w: annotation(w.dataset, "train"),
         val=lambda w: annotation(w.dataset, "val"),
         test=lambda w: annotation(w.dataset, "test"),
@@ -75,15 +76,17 @@ rule table3:
         notes=table_notes,
         title=lambda w: f"Table III: {w.dataset}",
         format=dataset_format,
+        paper_rows=lambda w: paper_rows_flags(w.dataset),
     shell:
-        "mcd table --format {params.format:q} --rows {input.rows:q} --title {params.title:q}"
-        " {params.notes:q} --train {input.train:q} --val {input.val:q} --test {input.test:q}"
-        " --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
+        "mcd table --format {params.format:q} --rows {input.rows:q} --predictions {input.predictions:q}"
+        " --title {params.title:q} {params.notes:q} {params.paper_rows:q} --train {input.train:q}"
+        " --val {input.val:q} --test {input.test:q} --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 
 rule table5:
     input:
         rows=lambda w: table_rows(w, "table5"),
+        predictions=lambda w: table_predictions(w, "table5"),
         train=lambda w: annotation(w.dataset, "train"),
         val=lambda w: annotation(w.dataset, "val"),
         test=lambda w: annotation(w.dataset, "test"),
@@ -100,8 +103,8 @@ rule table5:
         format=dataset_format,
         paper_rows=lambda w: paper_rows_flags(w.dataset),
     shell:
-        "mcd table --format {params.format:q} --rows {input.rows:q} --title {params.title:q}"
-        " {params.notes:q} {params.paper_rows:q} --train {input.train:q} --val {input.val:q}"
+        "mcd table --format {params.format:q} --rows {input.rows:q} --predictions {input.predictions:q}"
+        " --title {params.title:q} {params.notes:q} {params.paper_rows:q} --train {input.train:q} --val {input.val:q}"
         " --test {input.test:q} --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 

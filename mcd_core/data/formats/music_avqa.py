@@ -163,4 +163,5 @@ assert set(TAXONOMY.question_types) == set(QUESTION_TYPES)
 MUSIC_AVQA = register_format(DatasetFormat(
     name="music_avqa", load=load_annotations, taxonomy=TAXONOMY, answer_kind="classify",
     type_words=tuple(sorted({m.lower() for m in MODALITIES} | {t.lower() for _, t in QUESTION_TYPES})),
-    description="MUSIC-AVQA: 7-key JSON records (answer under `anser`), 42 answer classes, 9 types"))
+    description="MUSIC-AVQA: 7-key JSON records (answer under `anser`), 42 answer classes, 9 types",
+    paper_rows="music_avqa"))
