@@ -272,6 +272,13 @@ def run_inputs(wildcards):
     return files
 
 
+def init_checkpoint(wildcards):
+    """The best.pt a two-stage variant starts from (AVST: its grounding run on the same features and
+    seed), as a list: empty for a variant trained from scratch."""
+    first = peers.init_variant(wildcards.variant)
+    return [f"results/{wildcards.dataset}/runs/{wildcards.tag}/{first}/seed{wildcards.seed}/best.pt"] if first else []
+
+
 def input_flags(wildcards):
     """`--input KEY=PATH` for each declared input of the variant's architecture, as a list."""
     tag_parts(wildcards)
@@ -288,6 +295,8 @@ def train_flags(wildcards):
         if key in tr:
             flags += [f"--{key.replace('_', '-')}", str(tr[key])]
     flags += ["--device", tr["device"], "--workers", str(tr["workers"])]
+    for path in init_checkpoint(wildcards):
+        flags += ["--init-from", path]
     for item in pipeline.extra_for_variant(tr["extra"], wildcards.variant):
         flags += ["--set", item]
     return flags
