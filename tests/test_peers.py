@@ -70,6 +70,12 @@ def test_tspm_spatial_perception_reads_the_selected_seconds_unless_released():
     released = SpatialPerception(3, 1, 4, 0.0, released=True).select(tome, steps, 7)
     assert fixed[0, :, 0, 0].tolist() == [2.0, 2.0, 3.0]   # nearest of frames at seconds 0, 2, 4, 6
     assert released[0, :, 0, 0].tolist() == [0.0, 1.0, 2.0]  # frames 0..k-1 whatever was selected
+    # a store of one frame per second (20): the fixed model reads the selected seconds themselves, the
+    # released one the first k of the 10 evenly spaced frames its files held (seconds 0, 2, 4, 6, 8, 11, ...)
+    per_second = torch.arange(20.0).reshape(1, 20, 1, 1).expand(1, 20, 2, 3)
+    fixed = SpatialPerception(3, 1, 4, 0.0, released=False).select(per_second, steps, 20)
+    released = SpatialPerception(3, 1, 4, 0.0, released=True).select(per_second, steps, 20)
+    assert fixed[0, :, 0, 0].tolist() == [4.0, 5.0, 6.0] and released[0, :, 0, 0].tolist() == [0.0, 2.0, 4.0]
 
 
 def test_avst_negatives_come_from_other_videos_of_the_batch():
