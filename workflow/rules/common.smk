@@ -371,6 +371,18 @@ def paper_rows_flags(dataset):
     return ["--paper-rows", rows] if rows else []
 
 
+def audio_reading_note(per_second, seconds):
+    """Which audio shape MCD received on AVQA (docs/design.md, 'AVQA audio: one vector per clip or
+    per second'): Section III writes f_a in R^{L_a x 2048}, AVQA's release holds one vector a clip."""
+    if per_second:
+        return (f"audio: PANNs Cnn14 (32 kHz) embeddings of each second, L_a = {seconds} x 2048"
+                " (extraction.audio_per_second = true; as Section III writes f_a in R^(L_a x 2048)),"
+                " not the clip-level features of the AVQA release")
+    return ("audio: PANNs Cnn14 (32 kHz), one clip-level 2048-d vector a video as in the AVQA"
+            " release (L_a = 1); Section III writes f_a in R^(L_a x 2048), possibly one a second"
+            " (extraction.audio_per_second = true)")
+
+
 def table_notes(wildcards):
     ex = settings(wildcards.dataset).extraction
     notes = [f"annotations: {annotation(wildcards.dataset, 'test')}"]
@@ -383,6 +395,8 @@ def table_notes(wildcards):
         from mcd_core.scoring.experiments import table3_note
 
         notes.append(table3_note(ex["visual_backbone"], ex["weights"]))
+    if score_table(wildcards.dataset) == "table5" and ex["audio_backbone"] == "panns_cnn14_32k":
+        notes.append(audio_reading_note(ex["audio_per_second"], settings(wildcards.dataset).seconds))
     extra = settings(wildcards.dataset).training["extra"]
     if extra:  # e.g. the demo's smaller MCD: every row of this table was trained with them
         notes.append(f"training.extra overrides for this dataset's runs: {', '.join(extra)}")
