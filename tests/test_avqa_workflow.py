@@ -45,7 +45,7 @@ def test_avqa_config_plans_table5(tmp_path):
     config = avqa_workdir(tmp_path, present=train[2:] + test, train=train, test=test)
     config["datasets"]["avqa"]["carve"]["val_questions"] = 5
     write_config(tmp_path, config)
-    proc = snakemake(tmp_path, "-n", "--cores", "8", "results/avqa/table5.csv")
+    proc = snakemake(tmp_path, "-n", "-p", "--cores", "8", "results/avqa/table5.csv")
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(proc)
     # 34 videos with a file in shards of 200: one of each shard job; no 1-fps frames, no log-mel
@@ -56,6 +56,11 @@ def test_avqa_config_plans_table5(tmp_path):
     assert "--per-second" not in out and "--paper-rows avqa" in out
     assert "results/avqa/features/visual/resnext101_3d_kinetics.zarr" in out
     assert "2 annotated videos have no file in" in out  # missing_videos: skip, noted
+    assert "one clip-level 2048-d vector a video as in the AVQA release (L_a = 1)" in out
+    config["datasets"]["avqa"]["extraction"]["audio_per_second"] = True
+    write_config(tmp_path, config)
+    out = (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n", "-p", "results/avqa/table5.csv"))
+    assert "--per-second" in out and "embeddings of each second, L_a = 10 x 2048" in out
 
 
 def test_avqa_dataset_writes_table5_not_table3(tmp_path):
@@ -107,3 +112,20 @@ def test_config_checks_carve_paths_and_audio_rate():
 def test_torch_free_registry_copies_match_the_registries():
     assert set(pipeline.CLIP_BACKBONES) == {n for n in motion.CLIP_BACKBONES if n != "tiny_clips_test"}
     assert pipeline.AUDIO_RATES == {n: e.spec.sample_rate for n, e in audio_backbones.AUDIO_BACKBONES.items()}
+
+
+def test_paper_done_plans_table5_for_an_avqa_dataset(tmp_path):
+    """paper.done asks for the tables the dataset's format writes: on AVQA Table V (the paper's only
+    AVQA result), not Table III nor the MUSIC-AVQA suite (Tables II, IV, VI-X, Fig. 5(b))."""
+    train = [f"-train{i:06d}_{i:06d}" for i in range(30)]
+    test = [f"test{i:07d}_000010" for i in range(6)]
+    config = avqa_workdir(tmp_path, present=train + test, train=train, test=test)
+    config["datasets"]["avqa"]["carve"]["val_questions"] = 5
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "-n", "results/avqa/paper.done")
+    jobs = planned_jobs(proc)
+    assert jobs["table5"] == 1 and jobs["paper"] == 1, jobs
+    assert not {"table3", "paper_table", "fig5b", "table3_html"} & set(jobs), jobs
+    out = proc.stdout + proc.stderr
+    assert "paper suite (table5): 1 training runs" in out
+    assert "mcd paper-plan --experiments table5 " in out

@@ -77,7 +77,7 @@ def test_14x14_maps_are_layer4_at_stride_one_row_major(tmp_path):
 def tiny_tome(monkeypatch):
     """The ToMe backbone with ViT-L/16-384's grid and depth at width 16 (the real one is 300 M)."""
     entry = token_backbones.get_token_entry("tome_vit_l16_384")
-    spec = token_backbones.TokenSpec("tome_tiny", "tome", 14, 16, entry.spec.preprocess, 10)
+    spec = token_backbones.TokenSpec("tome_tiny", "tome", 14, 16, entry.spec.preprocess, entry.spec.frames)
     source = WeightSource("tome_tiny", "tome_tiny.pth", "file:///nonexistent")
     build = lambda: VisionTransformer(img_size=384, patch_size=16, embed_dim=16, depth=24, num_heads=2)  # noqa: E731
     monkeypatch.setitem(token_backbones.TOKEN_BACKBONES, "tome_tiny",
@@ -86,22 +86,30 @@ def tiny_tome(monkeypatch):
     return spec
 
 
-def test_tome_tokens_read_10_frames_evenly_spaced_over_the_sorted_seconds(tmp_path, tiny_tome):
+def test_tome_tokens_read_one_frame_per_second(tmp_path, tiny_tome):
+    """TSPM picks its top-k of all T seconds, so its ToMe store holds every second of the frames stage
+    (sorted by second), not the released extractor's 10 frames."""
     from mcd_core.features.extract_tokens import TokenJob, extract_tokens
 
     frames = make_frames_shard(tmp_path / "frames", {"00000001": 12, "00000002": 5}, seconds=12)
     out = tmp_path / "tome.zarr"
     assert extract_tokens(TokenJob(frames, "tome_tiny", out, device="cpu", workers=0, batch_size=7))
-    store = open_store(out, expect={"stream": "tome", "seconds": 10})
-    assert store.features.shape == (2, 10, 14, 16)
-    steps = store.attrs["frame_seconds"]
-    assert steps == [0, 1, 2, 4, 5, 6, 7, 9, 10, 11] and steps == sorted(steps)
-    assert list(store.lengths) == [10, 4]   # seconds 0, 1, 2, 4 lie inside the 5 s of video 2
+    store = open_store(out, expect={"stream": "tome", "seconds": 12})
+    assert store.features.shape == (2, 12, 14, 16)
+    assert store.attrs["frame_seconds"] == list(range(12)) and store.attrs["frame_order"] == "every second"
+    assert list(store.lengths) == [12, 5]
     model, preprocess, _ = token_backbones.create_token_backbone("tome_tiny")
     with Image.open(frames / "00000002" / "009.jpg") as image, torch.no_grad():
         direct = model(preprocess(image.convert("RGB"))[None])["tome"][0]
-    assert torch.allclose(torch.from_numpy(store.features[1, 7]), direct, atol=1e-5)
+    assert torch.allclose(torch.from_numpy(store.features[1, 9]), direct, atol=1e-5)
     assert not extract_tokens(TokenJob(frames, "tome_tiny", out, device="cpu", workers=0))  # complete
+
+
+def test_a_backbone_of_fixed_frames_reads_them_evenly_spaced_over_the_sorted_seconds():
+    spec = token_backbones.TokenSpec("ten", "tome", 14, 16, None, 10)
+    steps = token_backbones.frame_steps(spec, 12)
+    assert steps == [0, 1, 2, 4, 5, 6, 7, 9, 10, 11] and steps == sorted(steps)
+    assert token_backbones.frame_steps(token_backbones.TokenSpec("all", "tome", 14, 16, None), 12) == list(range(12))
 
 
 @pytest.fixture
@@ -189,7 +197,7 @@ def test_real_size_tome_and_text_towers_give_the_contract_shapes(tmp_path):
     extract_tokens(TokenJob(frames, "tome_vit_l16_384", out, device="cpu", workers=0, batch_size=10))
     store = open_store(out, expect={"stream": "tome", "backbone": "tome_vit_l16_384", "dim": 1024,
                                     "weights": {"random_init": True, "seed": 0}})
-    assert store.features.shape == (1, 10, 14, 1024)
+    assert store.features.shape == (1, 2, 14, 1024)   # one frame per second
     encoder, spec = text_backbones.create_text_backbone("clip_text_l14_336")
     got = encoder(["The piano is playing in the video."])
     assert got.sentence.shape == (1, 768) and got.words.shape == (1, 77, 768) and spec.dim == 768

@@ -55,6 +55,13 @@ def test_peers_plan_their_feature_stores_inputs_and_table_rows(tmp_path):
     assert "--input" not in train["mcd"]
     assert "--visual results/real/features/visual/resnet18.zarr" in train["avst"]
     assert "--input visual_map=results/real/features/visual_map/resnet18_14x14.zarr" in train["avst"]
+    # AVST's two released stages: the grounding run, then QA started from its best.pt (same seed)
+    grounding = "results/real/runs/resnet18-vggish/avst_grounding/seed0"
+    assert f"--out-dir {grounding}" in train["avst_grounding"] and "--init-from" not in train["avst_grounding"]
+    assert f"--init-from {grounding}/best.pt" in train["avst"]
+    assert not any("avst_grounding" in line for line in shell_lines(proc, "predict"))
+    assert "avst_grounding" not in shell_lines(proc, "table")[0]
+    assert "--init-from" not in train["mcd"] and "--init-from" not in train["pstp_net"]
     assert "--visual results/real/features/visual_patch/clip_vit_b32.zarr" in train["pstp_net"]
     assert ("--input question_clip=results/real/features/text_sentence/clip_text_b32.zarr "
             "--input question_words=results/real/features/text_words/clip_text_b32.zarr") in train["pstp_net"]
@@ -122,8 +129,10 @@ def test_music_avqa_plans_every_feature_store_the_peers_read(tmp_path):
     runs: dict[str, list[str]] = {}
     for line in shell_lines(proc, "train"):
         runs.setdefault(line.split("--variant ")[1].split()[0], []).append(line)
-    assert {v: len(lines) for v, lines in runs.items()} == {"mcd": 3, "avst": 1, "pstp_net": 1, "tspm": 1}
+    assert {v: len(lines) for v, lines in runs.items()} == {"mcd": 3, "avst_grounding": 1, "avst": 1,
+                                                                 "pstp_net": 1, "tspm": 1}
     train = {v: lines[0] for v, lines in runs.items() if v != "mcd"}   # Table IV: MCD on 3 backbones
+    assert "--init-from results/music_avqa/runs/resnet18-vggish/avst_grounding/seed0/best.pt" in train["avst"]
     for peer in ("avst", "pstp_net", "tspm"):
         for item in ARCHITECTURES[peer].inputs:
             store = f"{features}/{item.stream}/{item.backbone}.zarr"

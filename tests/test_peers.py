@@ -1,6 +1,7 @@
 """The peer models (AVST, PSTP-Net, TSPM): released-bug switches, AVST's in-batch negatives, the
 extra stores through the dataset and `--input`, and the model card's parameter counts."""
 
+import csv
 import json
 
 import pytest
@@ -69,6 +70,12 @@ def test_tspm_spatial_perception_reads_the_selected_seconds_unless_released():
     released = SpatialPerception(3, 1, 4, 0.0, released=True).select(tome, steps, 7)
     assert fixed[0, :, 0, 0].tolist() == [2.0, 2.0, 3.0]   # nearest of frames at seconds 0, 2, 4, 6
     assert released[0, :, 0, 0].tolist() == [0.0, 1.0, 2.0]  # frames 0..k-1 whatever was selected
+    # a store of one frame per second (20): the fixed model reads the selected seconds themselves, the
+    # released one the first k of the 10 evenly spaced frames its files held (seconds 0, 2, 4, 6, 8, 11, ...)
+    per_second = torch.arange(20.0).reshape(1, 20, 1, 1).expand(1, 20, 2, 3)
+    fixed = SpatialPerception(3, 1, 4, 0.0, released=False).select(per_second, steps, 20)
+    released = SpatialPerception(3, 1, 4, 0.0, released=True).select(per_second, steps, 20)
+    assert fixed[0, :, 0, 0].tolist() == [4.0, 5.0, 6.0] and released[0, :, 0, 0].tolist() == [0.0, 2.0, 4.0]
 
 
 def test_avst_negatives_come_from_other_videos_of_the_batch():
@@ -182,6 +189,16 @@ def test_cli_train_and_predict_with_inputs(stores, tmp_path, capsys):
     train = ["train", "--train", ann, "--val", ann, *common, "--visual", str(v), "--variant", "avst",
              "--out-dir", str(tmp_path / "run"), "--epochs", "1", "--device", "cpu",
              "--set", "d_model=16", "--set", "ffn_hidden=16"]
+    assert main(train) == 2                       # the QA stage needs its grounding stage's weights
+    assert "--init-from" in capsys.readouterr().err
+    grounding = [*train, "--input", f"visual_map={extra['visual_map']}", "--variant", "avst_grounding",
+                 "--out-dir", str(tmp_path / "grounding"), "--epochs", "2"]
+    assert main(grounding) == 0
+    assert json.loads((tmp_path / "grounding" / "final.json").read_text())["best_epoch"] == 2  # the last
+    with (tmp_path / "grounding" / "metrics.csv").open(newline="") as f:
+        row = next(csv.DictReader(f))
+    assert float(row["loss_match"]) > 0 and row["loss_answer"] == ""   # the match loss alone
+    train += ["--init-from", str(tmp_path / "grounding" / "best.pt")]
     assert main(train) == 2
     assert "--input visual_map=PATH" in capsys.readouterr().err
     assert main(train + ["--input", f"visual_map={extra['visual_map']}", "--input", f"tome={extra['tome']}"]) == 2
@@ -190,6 +207,7 @@ def test_cli_train_and_predict_with_inputs(stores, tmp_path, capsys):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["inputs"]["inputs"]["visual_map"]["path"] == str(extra["visual_map"])
     assert config["inputs"]["input_stores"]["visual_map"]["stream"] == "visual_map"
+    assert config["inputs"]["init_from"]["path"] == str(tmp_path / "grounding" / "best.pt")
     predict = ["predict", "--checkpoint", str(tmp_path / "run" / "best.pt"), "--annotations", ann, *common,
                "--out", str(tmp_path / "pred.csv"), "--device", "cpu"]
     assert main(predict) == 2 and "visual_map" in capsys.readouterr().err

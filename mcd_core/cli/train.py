@@ -23,7 +23,8 @@ def run_train(args: argparse.Namespace) -> int:
              "workers": args.workers, "seed": args.seed}
     train_cfg = resolve_train_config(args.variant, flags, train_overrides)
     files = RunFiles(train=args.train, val=args.val, vocab=args.vocab, audio=args.audio, visual=args.visual,
-                     test=args.test, format=args.format, inputs=parse_input_flags(args.input))
+                     test=args.test, format=args.format, inputs=parse_input_flags(args.input),
+                     init_from=args.init_from)
     result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume,
                               threads=args.threads)
     verb = "already finished" if result.skipped else "finished"
@@ -55,6 +56,9 @@ def register(subparsers) -> None:
                    help="an extra feature store the variant's architecture reads (AVST, PSTP-Net, TSPM; "
                         "`mcd variants` lists their keys), repeatable")
     p.add_argument("--variant", default="mcd", help="registered variant (`mcd variants` lists them)")
+    p.add_argument("--init-from", type=Path, metavar="BEST_PT",
+                   help="start from the weights of this run's best.pt that the model shares by name "
+                        "(required by a two-stage variant: avst starts from an avst_grounding run)")
     p.add_argument("--seed", type=int, help="training seed (default 0)")
     p.add_argument("--out-dir", type=Path, required=True, help="run directory (checkpoints, metrics, curves)")
     p.add_argument("--epochs", type=int, help="training epochs (default: the variant's recipe)")

@@ -6,7 +6,8 @@ soon as its frames are done, `--on-error skip` leaves a bad video out and lists 
 list is written last and marks the job as complete.
 
 Frames: the shard's frame files are sorted by second (NNN.jpg); the backbone reads every second, or
-a fixed number of frames evenly spaced over the sorted seconds (ToMe: 10). The store then has that
+a fixed number of frames evenly spaced over the sorted seconds (`TokenSpec.frames`; the registered
+backbones, ToMe's included, read every second). The store then has that
 many steps (attribute `seconds`), `frame_seconds` names the seconds they come from, and `lengths`
 counts the steps that fall inside the video's real length.
 """

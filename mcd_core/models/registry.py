@@ -45,6 +45,8 @@ class Variant:
     training: Mapping[str, Any] = field(default_factory=dict)   # TrainConfig defaults of this variant
     description: str = ""                       # one line: the paper table/row it reproduces
     label: str = ""                             # its method name in the tables ("" = the default)
+    init_from: str | None = None                # a variant whose best.pt (same features, seed) starts
+    #                                             this one: a released two-stage recipe (AVST)
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
@@ -75,6 +77,8 @@ def register_variant(variant: Variant) -> Variant:
     unknown = sorted(set(variant.fields) - known)
     if unknown:
         raise ConfigError(f"variant {variant.name!r}: unknown {arch.config_cls.__name__} field(s) {unknown}")
+    if variant.init_from is not None and variant.init_from not in VARIANTS:
+        raise ConfigError(f"variant {variant.name!r} starts from {variant.init_from!r}, which is not registered")
     VARIANTS[variant.name] = variant
     return variant
 

@@ -169,12 +169,23 @@ class RunKey:
     seed: int
 
 
+# The score tables a dataset format writes (mcd table): one row per variant of training.variants.
+SCORE_TABLES = ("table3", "table5")
+
+
+def _trained_rows(name: str, variants) -> list[ExperimentRow]:
+    if name in SCORE_TABLES:
+        return [ExperimentRow(v, v) for v in variants]
+    return [row for row in get_experiment(name).rows_for(variants) if row.trained]
+
+
 def needed_runs(names, configured_visual: str, seeds, variants=()) -> list[RunKey]:
     """The distinct training runs the experiments `names` need (the prior and published rows need
-    none; a peer's row only when `variants`, the dataset's training.variants, names it)."""
+    none; a peer's row only when `variants`, the dataset's training.variants, names it). A score
+    table (table3, table5) needs one run per variant of `variants`, counted on the configured
+    backbone (a peer's runs use its own)."""
     runs = {RunKey(row.visual or configured_visual, row.variant, int(seed))
-            for name in names for row in get_experiment(name).rows_for(variants) if row.trained
-            for seed in seeds}
+            for name in names for row in _trained_rows(name, variants) for seed in seeds}
     return sorted(runs, key=lambda r: (r.visual, r.variant, r.seed))
 
 

@@ -59,6 +59,13 @@ def peer_of(variant: str) -> Peer | None:
     return PEERS.get(_architecture(variant).name)
 
 
+def init_variant(variant: str) -> str | None:
+    """The variant whose run (same dataset, tag and seed) starts `variant`'s: AVST's grounding stage."""
+    from mcd_core.models.registry import get_variant
+
+    return get_variant(variant).init_from
+
+
 def method_label(variant: str) -> str:
     """A variant's name in the tables: its registered label, else MCD, MCD[variant], AVST,
     PSTP-Net[pstp_net_released], ..."""

@@ -13,6 +13,7 @@ from mcd_core.common.device import DEVICE_CHOICES, PRECISION_CHOICES
 from mcd_core.models import ConfigError, apply_overrides, config_fields, get_architecture, get_variant
 
 RESIDENCY_CHOICES = ("auto", "device", "loader")
+KEEP_CHOICES = ("best", "last")
 ANSWER_LOSS_CHOICES = ("ce", "hinge")  # = models.common.losses.ANSWER_LOSSES (this module is torch-free)
 
 
@@ -44,6 +45,8 @@ class TrainConfig:
     #                               multiple-choice hinge loss (sum over wrong options of
     #                               max(0, margin + s_wrong - s_right)); the paper does not say
     hinge_margin: float = 1.0     # margin of the hinge loss (HCRN+HAVF: 1)
+    keep: str = "best"            # best.pt: the epoch of best validation accuracy ("best") or the last
+    #                               epoch ("last": AVST's grounding stage, which answers nothing)
     flush_denormal: bool = True   # CPU: treat subnormal floats as 0. Without it CPU steps slowed
     #                               ~1.8x as training went on (bench/train_throughput.py)
 
@@ -62,6 +65,8 @@ class TrainConfig:
                               f"{list(ANSWER_LOSS_CHOICES)}")
         if self.hinge_margin <= 0:
             raise ConfigError(f"train field 'hinge_margin' must be > 0, got {self.hinge_margin}")
+        if self.keep not in KEEP_CHOICES:
+            raise ConfigError(f"train field 'keep' is {self.keep!r}; choose one of {list(KEEP_CHOICES)}")
         if self.residency not in RESIDENCY_CHOICES:
             raise ConfigError(f"train field 'residency' is {self.residency!r}; choose one of {list(RESIDENCY_CHOICES)}")
         if self.precision not in ("auto", *PRECISION_CHOICES):

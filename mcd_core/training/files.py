@@ -15,6 +15,7 @@ from mcd_core.data.vocab import Vocab
 from mcd_core.features.store import open_store
 from mcd_core.models import ConfigError, apply_overrides, get_architecture, get_variant, variant_config
 from mcd_core.training.config import TrainConfig
+from mcd_core.training.init import read_init_weights
 from mcd_core.training.loop import TrainResult, train
 
 
@@ -28,6 +29,7 @@ class RunFiles:
     test: Path | None = None      # optional test annotations, scored every epoch for the curves
     format: str = "music_avqa"    # dataset format of the annotation files
     inputs: dict[str, Path] = field(default_factory=dict)  # the architecture's extra stores, by key
+    init_from: Path | None = None  # best.pt whose weights start the run (AVST's grounding stage)
 
 
 def model_dims(architecture: str, audio: Path | None, visual: Path | None,
@@ -67,6 +69,12 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
                      threads: int | None = None) -> TrainResult:
     vocab = Vocab.load(files.vocab)
     architecture = get_variant(variant).architecture
+    first = get_variant(variant).init_from
+    if first and files.init_from is None:
+        raise ConfigError(f"variant {variant!r} starts from the best.pt of a {first!r} run on the same "
+                          f"stores and seed: train that (--variant {first}) and pass --init-from "
+                          f"<its out dir>/best.pt")
+    init_weights = read_init_weights(files.init_from, architecture) if files.init_from else None
     dims = model_dims(architecture, files.audio, files.visual, files.inputs)
     model_cfg = variant_config(variant, vocab_size=len(vocab.words), n_object_words=len(vocab.object_words),
                                n_answers=len(vocab.answers), n_options=vocab.choice_options, **dims)
@@ -84,7 +92,7 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
     for split, path, dataset in (("training", files.train, train_set), ("validation", files.val, val_set)):
         if len(dataset) == 0:
             raise ConfigError(f"{path}: no {split} question has its video in the feature stores")
-    paths = {k: v for k, v in dataclasses.asdict(files).items() if k != "inputs"}
+    paths = {k: v for k, v in dataclasses.asdict(files).items() if k not in ("inputs", "init_from")}
     inputs = {"variant": variant, **{k: (str(v) if v is not None else None) for k, v in paths.items()},
               "content": {k: content_fingerprint(Path(v)) for k, v in paths.items()
                           if k != "format" and v is not None},
@@ -94,5 +102,8 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
         inputs["inputs"] = {k: {"path": str(p), "content": content_fingerprint(Path(p))}
                             for k, p in sorted(files.inputs.items())}
         inputs["input_stores"] = input_attrs(extra)
+    if files.init_from:  # only started runs get the key; a changed checkpoint is a new config
+        inputs["init_from"] = {"path": str(files.init_from), "content": content_fingerprint(Path(files.init_from))}
     return train(model_cfg, train_cfg, train_set, val_set, vocab, out_dir, test_set=test_set,
-                 resume=resume, inputs=inputs, on_epoch_end=on_epoch_end, threads=threads)
+                 resume=resume, inputs=inputs, on_epoch_end=on_epoch_end, threads=threads,
+                 init_weights=init_weights)

@@ -41,6 +41,7 @@ from mcd_core.scoring.predict import accuracy, predict_answers, to_device
 from mcd_core.training.batches import model_precision, place, train_batches
 from mcd_core.training.config import TrainConfig
 from mcd_core.training.curves import LOSS_NAMES, metrics_csv, plot_curves
+from mcd_core.training.init import load_matching
 from mcd_core.training.sampling import sample_frames
 
 log = logging.getLogger(__name__)
@@ -193,10 +194,13 @@ def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, ra
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset, val_set: AVQADataset,
           vocab: Vocab, out_dir: str | Path, test_set: AVQADataset | None = None, resume: bool = False,
           inputs: dict[str, Any] | None = None, on_epoch_end: Callable[[int], None] | None = None,
-          threads: int | None = None) -> TrainResult:
-    """Train `model_cfg` and keep the epoch with the best validation accuracy as best.pt.
+          threads: int | None = None, init_weights: dict[str, torch.Tensor] | None = None) -> TrainResult:
+    """Train `model_cfg` and keep the epoch with the best validation accuracy as best.pt (the last
+    epoch with `keep="last"`).
 
-    `threads`: CPU threads (None: those the resumed run began with, else torch's current count)."""
+    `threads`: CPU threads (None: those the resumed run began with, else torch's current count).
+    `init_weights`: a state dict whose tensors replace the fresh model's of the same names
+    (`training.init.load_matching`; a resumed run has them in last.pt already)."""
     out_dir = Path(out_dir)
     config = run_config(model_cfg, train_cfg, inputs or {})
     if is_finished(out_dir, config):
@@ -229,6 +233,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
         _write_outputs(out_dir, history, best)  # the outputs a killed job lost, as of last.pt
         log.info("resuming %s after epoch %d with %d threads", out_dir, start, threads)
     else:
+        if init_weights is not None:
+            loaded = load_matching(model, init_weights)
+            log.info("%s starts from %d tensors of its init checkpoint", out_dir, len(loaded))
         for name in RUN_FILES:  # an earlier run with another config, or none at all
             (out_dir / name).unlink(missing_ok=True)
         remove_path(out_dir / "tb")
@@ -264,7 +271,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                         *[f"loss_{n}" for n in LOSS_NAMES]):
                 if not math.isnan(row[key]):
                     writer.add_scalar(key, row[key], epoch)
-            if val_acc > best_acc:
+            if val_acc > best_acc or train_cfg.keep == "last":
                 best_epoch, best_acc = epoch, val_acc
                 best = {"model": {k: v.detach().clone() for k, v in model.state_dict().items()},
                         "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),

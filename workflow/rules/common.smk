@@ -272,6 +272,13 @@ def run_inputs(wildcards):
     return files
 
 
+def init_checkpoint(wildcards):
+    """The best.pt a two-stage variant starts from (AVST: its grounding run on the same features and
+    seed), as a list: empty for a variant trained from scratch."""
+    first = peers.init_variant(wildcards.variant)
+    return [f"results/{wildcards.dataset}/runs/{wildcards.tag}/{first}/seed{wildcards.seed}/best.pt"] if first else []
+
+
 def input_flags(wildcards):
     """`--input KEY=PATH` for each declared input of the variant's architecture, as a list."""
     tag_parts(wildcards)
@@ -288,6 +295,8 @@ def train_flags(wildcards):
         if key in tr:
             flags += [f"--{key.replace('_', '-')}", str(tr[key])]
     flags += ["--device", tr["device"], "--workers", str(tr["workers"])]
+    for path in init_checkpoint(wildcards):
+        flags += ["--init-from", path]
     for item in pipeline.extra_for_variant(tr["extra"], wildcards.variant):
         flags += ["--set", item]
     return flags
@@ -372,6 +381,18 @@ def paper_rows_flags(dataset):
     return ["--paper-rows", rows] if rows else []
 
 
+def audio_reading_note(per_second, seconds):
+    """Which audio shape MCD received on AVQA (docs/design.md, 'AVQA audio: one vector per clip or
+    per second'): Section III writes f_a in R^{L_a x 2048}, AVQA's release holds one vector a clip."""
+    if per_second:
+        return (f"audio: PANNs Cnn14 (32 kHz) embeddings of each second, L_a = {seconds} x 2048"
+                " (extraction.audio_per_second = true; as Section III writes f_a in R^(L_a x 2048)),"
+                " not the clip-level features of the AVQA release")
+    return ("audio: PANNs Cnn14 (32 kHz), one clip-level 2048-d vector a video as in the AVQA"
+            " release (L_a = 1); Section III writes f_a in R^(L_a x 2048), possibly one a second"
+            " (extraction.audio_per_second = true)")
+
+
 def table_notes(wildcards):
     ex = settings(wildcards.dataset).extraction
     notes = [f"annotations: {annotation(wildcards.dataset, 'test')}"]
@@ -384,6 +405,8 @@ def table_notes(wildcards):
         from mcd_core.scoring.experiments import table3_note
 
         notes.append(table3_note(ex["visual_backbone"], ex["weights"]))
+    if score_table(wildcards.dataset) == "table5" and ex["audio_backbone"] == "panns_cnn14_32k":
+        notes.append(audio_reading_note(ex["audio_per_second"], settings(wildcards.dataset).seconds))
     extra = settings(wildcards.dataset).training["extra"]
     if extra:  # e.g. the demo's smaller MCD: every row of this table was trained with them
         notes.append(f"training.extra overrides for this dataset's runs: {', '.join(extra)}")

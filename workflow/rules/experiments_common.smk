@@ -80,8 +80,23 @@ def suite_epochs(dataset):
     return settings(dataset).training.get("epochs") or TrainConfig().epochs
 
 
+def suite_names(dataset):
+    """What results/<dataset>/paper.done stands for, by the dataset's format: on MUSIC-AVQA the
+    paper's suite (Tables II-IV, VI-X, Fig. 5(b)); on AVQA its Table V, the paper's only AVQA result
+    (the suite's tables compare with MUSIC-AVQA numbers and question types)."""
+    return [*PAPER_TABLES, "fig5b"] if score_table(dataset) == "table3" else [score_table(dataset)]
+
+
+def paper_outputs(wildcards):
+    ds = wildcards.dataset
+    if score_table(ds) != "table3":
+        return [f"results/{ds}/{score_table(ds)}.csv", f"results/{ds}/{score_table(ds)}.md"]
+    return [*expand("results/{dataset}/{table}.csv", dataset=ds, table=PAPER_TABLES),
+            f"results/{ds}/table3.html", f"results/{ds}/fig5b.png"]
+
+
 def finished_runs(dataset):
-    runs = paper_suite.needed_runs([*PAPER_TABLES, "fig5b"], extraction(dataset, "visual_backbone"),
+    runs = paper_suite.needed_runs(suite_names(dataset), extraction(dataset, "visual_backbone"),
                                    training(dataset, "seeds"), training(dataset, "variants"))
     audio = extraction(dataset, "audio_backbone")
     return sum(Path(f"results/{dataset}/runs/{r.visual}-{audio}/{r.variant}/seed{r.seed}/final.json").is_file()
@@ -90,14 +105,14 @@ def finished_runs(dataset):
 
 def suite_plan(wildcards):
     ds = wildcards.dataset
-    return plan_text([*PAPER_TABLES, "fig5b"], extraction(ds, "visual_backbone"), training(ds, "seeds"),
+    return plan_text(suite_names(ds), extraction(ds, "visual_backbone"), training(ds, "seeds"),
                      question_counts(ds), suite_epochs(ds), finished_runs(ds), training(ds, "variants"))
 
 
 def suite_plan_flags(wildcards):
     ds = wildcards.dataset
     counts = question_counts(ds)
-    flags = ["--experiments", *PAPER_TABLES, "fig5b", "--visual", extraction(ds, "visual_backbone"),
+    flags = ["--experiments", *suite_names(ds), "--visual", extraction(ds, "visual_backbone"),
              "--seeds", *map(str, training(ds, "seeds")), "--epochs", str(suite_epochs(ds)),
              "--finished", str(finished_runs(ds)), "--variants", *training(ds, "variants")]
     if counts is not None:

@@ -19,6 +19,7 @@ rule vocab:
 rule train:
     input:
         unpack(run_inputs),
+        init=init_checkpoint,  # a two-stage variant's first stage (AVST: avst_grounding)
     output:
         best="results/{dataset}/runs/{tag}/{variant}/seed{seed}/best.pt",
         metrics="results/{dataset}/runs/{tag}/{variant}/seed{seed}/metrics.csv",

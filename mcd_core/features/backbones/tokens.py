@@ -4,7 +4,8 @@ peers' spatial inputs), each with its own preprocessing, frame choice and weight
 - `resnet18_14x14` (stream `visual_map`): AVST's ResNet-18 with a stride-1 `layer4`, so a 224x224
   frame gives a 14x14x512 map, stored row-major as P = 196 tokens; every second; float16.
 - `tome_vit_l16_384` (stream `tome`): TSPM's token-merged ViT-L/16 at 384 px, 14 tokens of 1024
-  per frame (`tome.py`); 10 frames evenly spaced over the sorted seconds.
+  per frame (`tome.py`); every second (TSPM's model picks its top-k of all T seconds, so its tokens
+  must cover each of them; the released extractor kept 10 frames).
 - `tome_vit_s16_224` (stream `tome`): the same merging on timm's ViT-S/16 at 224 px (r = 17 in 11 of
   12 blocks: 197 -> 14 tokens of 384), about 30 times cheaper per frame: a small ToMe backbone for
   demos and quick runs (`training.peer_backbones`), not TSPM's.
@@ -143,7 +144,7 @@ def resnet18_14x14() -> nn.Module:
 @register_tokens(
     # timm's pretrained config of this model: 384 px, crop_pct 1.0, bicubic, mean = std = 0.5.
     TokenSpec("tome_vit_l16_384", "tome", 14, 1024,
-              ImagePreprocess(384, 384, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), 10, "float32",
+              ImagePreprocess(384, 384, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), None, "float32",
               "timm vit_large_patch16_384 with token merging (r=25 in 23 of 24 blocks): 14 tokens, as TSPM"),
     WeightSource("tome_vit_l16_384", "vit_large_patch16_384_augreg_in21k_ft_in1k.pth",
                  "timm:vit_large_patch16_384.augreg_in21k_ft_in1k",
@@ -162,7 +163,7 @@ SMALL_TOME_SCHEDULE = tsp_schedule(12, r=17, merging_blocks=11)
 @register_tokens(
     # timm's pretrained config of this model: 224 px, crop_pct 0.9 (resize 248), bicubic, mean = std = 0.5.
     TokenSpec("tome_vit_s16_224", "tome", 14, 384,
-              ImagePreprocess(248, 224, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), 10, "float32",
+              ImagePreprocess(248, 224, "bicubic", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), None, "float32",
               "timm vit_small_patch16_224 with token merging (r=17 in 11 of 12 blocks): 14 tokens of 384, "
               "a small ToMe backbone for demos (not TSPM's)"),
     WeightSource("tome_vit_s16_224", "vit_small_patch16_224_augreg_in21k_ft_in1k.pth",

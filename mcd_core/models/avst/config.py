@@ -12,6 +12,9 @@ from typing import ClassVar
 from mcd_core.models.config import ConfigError, ModelConfig, check_positive
 
 
+STAGES = ("qa", "grounding")
+
+
 @dataclass
 class AVSTConfig(ModelConfig):
     architecture: ClassVar[str] = "avst"
@@ -24,11 +27,16 @@ class AVSTConfig(ModelConfig):
     ffn_hidden: int = 512           # their feed-forward width (released: 512)
     dropout: float = 0.1            # attention and feed-forward dropout (released: 0.1)
     match_weight: float = 0.5       # weight of the audio-visual match loss (released: 0.5); 0 = off
+    stage: str = "qa"               # "grounding": the released first stage, only the audio, grounding and
+    #                                 match modules, trained on the match loss alone (no answers);
+    #                                 "qa": the whole model (the second stage starts from grounding's weights)
 
     def validate(self) -> None:
         check_positive(self, "d_model", "word_dim", "map_dim", "map_positions", "n_heads", "ffn_hidden")
         if self.d_model % 4 or self.d_model % self.n_heads:
             raise ConfigError(f"d_model {self.d_model} must be divisible by 4 and by n_heads {self.n_heads}")
+        if self.stage not in STAGES:
+            raise ConfigError(f"model field 'stage' is {self.stage!r}; choose one of {list(STAGES)}")
         if self.match_weight < 0:
             raise ConfigError(f"model field 'match_weight' must be >= 0, got {self.match_weight}")
 

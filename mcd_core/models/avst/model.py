@@ -36,14 +36,20 @@ class AVST(nn.Module):
         super().__init__()
         self.cfg = cfg
         d = cfg.d_model
-        self.question = LSTMQuestion(cfg.vocab_size, cfg.word_dim, d)
+        self.grounding_only = cfg.stage == "grounding"
+        if not self.grounding_only:
+            self.question = LSTMQuestion(cfg.vocab_size, cfg.word_dim, d)
+        # the modules of the grounding stage (released grounding_gen: fc_a1/2, fc_gl, fc1-4), whose
+        # weights the QA stage starts from; they keep their names in both stages
         self.audio_fc1 = nn.Linear(cfg.audio_dim, d)
         self.audio_fc2 = nn.Linear(d, d)
         self.map_proj = nn.Linear(cfg.map_dim, d) if cfg.map_dim != d else None  # released: none (512)
         self.grounding_fc = nn.Linear(2 * d, d)
         self.match = (nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, d // 2), nn.ReLU(),
                                     nn.Linear(d // 2, d // 4), nn.ReLU(), nn.Linear(d // 4, 2))
-                      if cfg.match_weight > 0 else None)
+                      if cfg.match_weight > 0 or self.grounding_only else None)
+        if self.grounding_only:
+            return
         self.temporal_audio = QueryAttention(d, cfg.n_heads, cfg.ffn_hidden, cfg.dropout)
         self.temporal_visual = QueryAttention(d, cfg.n_heads, cfg.ffn_hidden, cfg.dropout)
         self.fusion = nn.Linear(2 * d, d)
@@ -60,7 +66,6 @@ class AVST(nn.Module):
         return self.grounding_fc(torch.tanh(torch.cat([pooled, attended], dim=-1)))
 
     def forward(self, batch: dict) -> ModelOutput:
-        q = self.question(batch["question"])                                        # (B, D)
         audio = self.audio_fc2(F.relu(self.audio_fc1(batch["audio"])))              # (B, T, D)
         maps = batch["visual_map"]                                                  # (B, T, P, C)
         steps = min(audio.shape[1], maps.shape[1])
@@ -77,7 +82,11 @@ class AVST(nn.Module):
             labels = torch.cat([torch.ones(int(usable.sum()) * steps, dtype=torch.long),
                                 torch.zeros(int(usable.sum()) * steps, dtype=torch.long)]).to(logits.device)
             value = F.cross_entropy(logits, labels) if len(labels) else match_pos.sum() * 0.0
-            losses.append(LossTerm("match", self.cfg.match_weight, value))
+            losses.append(LossTerm("match", 1.0 if self.grounding_only else self.cfg.match_weight, value))
+        if self.grounding_only:  # no answer: constant logits, and no answer loss
+            logits = audio.new_zeros(audio.shape[0], self.cfg.n_answers)
+            return ModelOutput(logits, [], None, losses, answer_weight=0.0)
+        q = self.question(batch["question"])                                        # (B, D)
         query = q.unsqueeze(1)                                                      # (B, 1, D)
         audio_att = self.temporal_audio(query, audio)[0].squeeze(1)                 # (B, D)
         visual_att = self.temporal_visual(query, visual)[0].squeeze(1)              # (B, D)

@@ -33,6 +33,7 @@ class ModelOutput:
     contrast: list[ContrastTerm]          # empty for models without semantic approximation
     clues: dict[str, Any] | None = None   # asked for only (MCD: "<stream>/<level>" -> Selection)
     losses: list[LossTerm] = field(default_factory=list)  # extra terms (AVST: "match"), training only
+    answer_weight: float = 1.0            # 0: no answer loss (AVST's grounding stage trains the match alone)
 
 
 def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -65,14 +66,15 @@ def total_loss(output: ModelOutput, answers: torch.Tensor, answer_loss: str = "c
     choice), "hinge" the multiple-choice hinge loss with `margin` (HCRN+HAVF's, margin 1).
     Rows with answer -1 (never seen in training) are ignored by the answer loss.
     """
-    if answer_loss == "ce":
-        answer = F.cross_entropy(output.logits, answers, ignore_index=-1)
-    elif answer_loss == "hinge":
-        answer = choice_hinge(output.logits, answers, margin)
-    else:
+    if answer_loss not in ANSWER_LOSSES:
         raise ValueError(f"answer_loss must be one of {ANSWER_LOSSES}, got {answer_loss!r}")
-    parts = {"answer": answer}
-    total = parts["answer"]
+    parts: dict[str, torch.Tensor] = {}
+    if output.answer_weight:
+        parts["answer"] = (F.cross_entropy(output.logits, answers, ignore_index=-1) if answer_loss == "ce"
+                           else choice_hinge(output.logits, answers, margin))
+        total = output.answer_weight * parts["answer"]
+    else:
+        total = output.logits.sum() * 0.0   # keeps the graph's device and dtype
     for term in output.contrast:
         parts[term.name] = info_nce(term.anchor, term.positive, term.temperature)
         total = total + term.weight * parts[term.name]

@@ -24,9 +24,10 @@ class TSPMConfig(ModelConfig):
     dropout: float = 0.1            # attention and feed-forward dropout (released: 0.1)
     tome_frames: int = 10           # ToMe frames per video, for example inputs only
     tome_tokens: int = 14           # merged tokens per frame incl. CLS, for example inputs only
-    spatial_released: bool = False  # True: the spatial perception reads ToMe frames 0..k-1 whatever the
-                                    # temporal perception selected (released TopKSegs); False: for each
-                                    # selected second, the ToMe frame nearest to it
+    spatial_released: bool = False  # True: the spatial perception reads k evenly spaced ToMe frames
+                                    # (the released 10-frame files, in order) whatever the temporal
+                                    # perception selected (released TopKSegs); False: for each selected
+                                    # second, the ToMe frame nearest to it (the same second per second)
 
     def validate(self) -> None:
         check_positive(self, "d_model", "tome_dim", "text_dim", "top_k", "n_heads", "ffn_hidden",

@@ -31,6 +31,19 @@ def nearest_frames(steps: torch.Tensor, seconds: int, frames: int) -> torch.Tens
     return torch.round(steps.float() * (frames - 1) / (seconds - 1)).long().clamp(0, frames - 1)
 
 
+RELEASED_TOME_FRAMES = 10  # frames per video of the released ToMe files
+
+
+def released_frames(k: int, frames: int, device=None) -> torch.Tensor:
+    """What the released spatial perception read: frames 0..k-1 of its 10-frame files, evenly spaced
+    over the video. From a store of more frames (one a second), its 10 evenly spaced ones are taken first."""
+    if frames > RELEASED_TOME_FRAMES:
+        kept = torch.round(torch.linspace(0, frames - 1, RELEASED_TOME_FRAMES, device=device)).long()
+    else:
+        kept = torch.arange(frames, device=device)
+    return kept[torch.arange(k, device=device).clamp(max=len(kept) - 1)]
+
+
 class SpatialPerception(nn.Module):
     def __init__(self, d_model: int, n_heads: int, ffn_hidden: int, dropout: float, released: bool):
         super().__init__()
@@ -42,8 +55,8 @@ class SpatialPerception(nn.Module):
         """tome (B, F, N, D), selected seconds (B, k) -> the ToMe frames to read (B, k, N, D)."""
         b, frames = tome.shape[:2]
         k = steps.shape[1]
-        if self.released:  # released TopKSegs: frames 0..k-1, the selection ignored
-            index = torch.arange(k, device=tome.device).clamp(max=frames - 1).expand(b, k)
+        if self.released:  # released TopKSegs: its k ToMe frames in order, the selection ignored
+            index = released_frames(k, frames, tome.device).expand(b, k)
         else:
             index = nearest_frames(steps, seconds, frames)
         return gather_steps(tome, index)
