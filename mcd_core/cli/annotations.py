@@ -101,6 +101,16 @@ def run_table(args: argparse.Namespace) -> int:
     table = stack_tables([(path, read_score_table(path, taxonomy)) for path in args.rows],
                          notes=notes, taxonomy=taxonomy)
     add_seed_means(table, taxonomy)  # `<method> mean` rows where several seeds were trained
+    if args.store:  # per stream: imported (file, sha256) or extracted (backbone, weights)
+        from mcd_core.scoring.provenance import feature_sources
+
+        stores = dict(item.partition("=")[::2] for item in args.store)
+        source_notes, cell = feature_sources(stores)
+        table.source_notes += source_notes
+        for row in table.rows:
+            row["features"] = cell
+        at = table.columns.index("notes") if "notes" in table.columns else len(table.columns)
+        table.columns.insert(at, "features")
     if args.paper_rows == "avqa":  # published rows beside ours (not counted in our N row)
         from mcd_core.scoring.avqa_reference import reference_rows
 
@@ -183,6 +193,9 @@ def register(subparsers) -> None:
     p.add_argument("--md", required=True, help="markdown table to write")
     p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
     p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
+    p.add_argument("--store", nargs="+", action="extend", default=[], metavar="STREAM=PATH",
+                   help="the runs' feature stores: notes and a `features` column say per stream whether "
+                        "they were imported (file, sha256) or extracted (backbone, weights)")
     p.add_argument("--paper-rows", choices=("avqa",), help="append published rows: avqa = the MCD "
                    "paper's Table V totals and HCRN(+HAVF)'s official per-type results")
     for split in ("train", "val", "test"):
