@@ -200,3 +200,14 @@ def test_no_unsafe_load_in_the_importers():
         text = path.read_text()
         assert "allow_pickle=True" not in text
         assert text.count("np.load(") == text.count("allow_pickle=False)")
+
+
+def test_a_finished_store_is_copied_under_an_imported_name(tmp_path):
+    rows = np.random.default_rng(3).standard_normal((3, 4, 6)).astype(np.float32)
+    _store(tmp_path / "elsewhere.zarr", rows, ["a", "b", "c"], [4, 2, 4])
+    result = import_features(ImportJob("store", tmp_path / "elsewhere.zarr", tmp_path / "o.zarr", ["a", "c"],
+                                       on_error="skip"))
+    store = open_store(tmp_path / "o.zarr")
+    assert store.video_ids == ["a", "c"] and [p.kind for p in result.problems] == ["extra"]
+    assert store.attrs["backbone"] == "imported_store" and store.attrs["imported"]["original_backbone"] == "resnet18"
+    np.testing.assert_array_equal(np.asarray(store.features[1]), rows[2])
