@@ -103,6 +103,16 @@ def run_table(args: argparse.Namespace) -> int:
     tables = [(path, read_score_table(path, taxonomy)) for path in args.rows]
     table = stack_tables(tables, notes=notes, taxonomy=taxonomy)
     add_seed_means(table, taxonomy)  # `<method> mean` rows where several seeds were trained
+    if args.store:  # per stream: imported (file, sha256) or extracted (backbone, weights)
+        from mcd_core.scoring.provenance import feature_sources
+
+        stores = dict(item.partition("=")[::2] for item in args.store)
+        source_notes, cell = feature_sources(stores)
+        table.source_notes += source_notes
+        for row in table.rows:
+            row["features"] = cell
+        at = table.columns.index("notes") if "notes" in table.columns else len(table.columns)
+        table.columns.insert(at, "features")
     if args.predictions:  # per-question answers: intervals of mean rows, paired tests against MCD
         from mcd_core.scoring.uncertainty import annotate_rows, read_run
 
@@ -202,6 +212,9 @@ def register(subparsers) -> None:
     p.add_argument("--md", required=True, help="markdown table to write")
     p.add_argument("--title", default="Per-question-type accuracy (Table III)", help="markdown title")
     p.add_argument("--note", nargs="+", action="extend", default=[], help="notes for the markdown")
+    p.add_argument("--store", nargs="+", action="extend", default=[], metavar="STREAM=PATH",
+                   help="the runs' feature stores: notes and a `features` column say per stream whether "
+                        "they were imported (file, sha256) or extracted (backbone, weights)")
     p.add_argument("--paper-rows", choices=("music_avqa", "avqa"), help="append published rows and "
                    "ours-minus-paper diff_ columns: music_avqa = the MCD paper's Table III and TSPM's "
                    "published result; avqa = the MCD paper's Table V and HCRN(+HAVF)'s per-type results")

@@ -101,6 +101,7 @@ def check_config(config: dict) -> None:
         _check_audio_rate(name, {**config["extraction"], **entry.get("extraction", {})})
         if "carve" in entry:
             _check_carve(name, entry)
+        _check_features(name, entry)
     _check_training("training", config["training"])
     for name, entry in config["datasets"].items():
         if "training" in entry:
@@ -122,6 +123,32 @@ def _check_audio_rate(name: str, extraction: dict) -> None:
     if backbone in AUDIO_RATES and rate != AUDIO_RATES[backbone]:
         raise ConfigError(f"datasets.{name}: extraction.audio_sample_rate is {rate}, but audio_backbone "
                           f"{backbone!r} reads {AUDIO_RATES[backbone]} Hz audio (leave the key unset)")
+
+
+def _check_features(name: str, entry: dict) -> None:
+    """Imported streams name a layout that writes them; without `videos`, both streams are imported."""
+    from mcd_core.features.importers import LayoutError, check_stream
+
+    imported = entry.get("features", {})
+    for stream, spec in imported.items():
+        if "layout" in spec:
+            try:
+                check_stream(spec["layout"], stream)
+            except LayoutError as exc:
+                raise ConfigError(f"datasets.{name}.features.{stream}: {exc}") from None
+    if "videos" not in entry:
+        extracted = [s for s in ("visual", "audio") if s not in imported]
+        if extracted:
+            raise ConfigError(f"datasets.{name}: no `videos` folder, but its {' and '.join(extracted)} "
+                              f"features are extracted from videos: give `videos` or import them under "
+                              f"datasets.{name}.features (docs/features.md)")
+
+
+def imported_backbone(spec: dict) -> str:
+    """The backbone name of an imported stream's store: imported_<layout>, or imported_store."""
+    from mcd_core.features.importers import PREFIX
+
+    return PREFIX + spec.get("layout", "store")
 
 
 def carve_paths(name: str) -> dict[str, str]:
@@ -225,7 +252,7 @@ def extra_for_variant(extra: list[str], variant: str) -> list[str]:
 def _check_generated_paths(name: str, entry: dict) -> None:
     """A generated dataset lives where the demo_data rule writes it."""
     expected = {"videos": f"resources/{name}/videos"}
-    actual = {"videos": entry["videos"]}
+    actual = {"videos": entry.get("videos")}
     if entry["format"] == "avqa":  # the generator writes train_qa.json and val_qa.json; val is carved
         expected.update({"annotations.test": f"resources/{name}/annotations/val_qa.json",
                          "carve.source": f"resources/{name}/annotations/train_qa.json"})

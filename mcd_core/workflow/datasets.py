@@ -20,7 +20,7 @@ from mcd_core.data.formats import get_format
 from mcd_core.common.ids import avqa_demo_video_id, question_id_problem, video_id_problem
 from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
-from mcd_core.workflow.config import SECTIONS, ConfigError
+from mcd_core.workflow.config import SECTIONS, ConfigError, imported_backbone
 
 SPLITS = ("train", "val", "test")
 # Missing videos named in the stop message; the rest are counted.
@@ -35,7 +35,7 @@ class DatasetNotReadyError(RuntimeError):
 class DatasetSettings:
     name: str
     format: str
-    videos: str
+    videos: str | None              # None: every stream is imported (`features`), no video is read
     annotations: dict[str, str]
     seconds: int
     generator: dict | None
@@ -43,6 +43,11 @@ class DatasetSettings:
     training: dict
     table: dict
     carve: dict | None = None       # {source, val_questions, seed}: train/val carved by rule `carve`
+    features: dict | None = None    # stream -> {import, layout, ...} or {store}: imported, not extracted
+
+    def imported(self, stream: str) -> dict | None:
+        """The import settings of `stream`; None when it is extracted."""
+        return (self.features or {}).get(stream)
 
     @property
     def read_paths(self) -> dict[str, str]:
@@ -69,9 +74,14 @@ def dataset_settings(config: dict, name: str) -> DatasetSettings:
         merged = copy.deepcopy(config[section])
         merged.update(entry.get(section, {}))
         sections[section] = merged
-    return DatasetSettings(name=name, format=entry["format"], videos=entry["videos"],
+    features = entry.get("features") or None
+    for stream, key in (("visual", "visual_backbone"), ("audio", "audio_backbone")):
+        if features and stream in features:  # the run tag and store paths name the imported store
+            sections["extraction"][key] = imported_backbone(features[stream])
+    return DatasetSettings(name=name, format=entry["format"], videos=entry.get("videos"),
                            annotations=dict(entry["annotations"]), seconds=entry["seconds"],
-                           generator=entry.get("generator"), carve=entry.get("carve"), **sections)
+                           generator=entry.get("generator"), carve=entry.get("carve"), features=features,
+                           **sections)
 
 
 def demo_video_ids(count: int, fmt: str = "music_avqa") -> list[str]:
@@ -185,7 +195,7 @@ def check_dataset_ready(ds: DatasetSettings) -> None:
         paths.setdefault(path, []).append(split)
     missing = [f"  annotations ({', '.join(splits)}): {path}" for path, splits in paths.items()
                if not Path(path).is_file()]
-    if not Path(ds.videos).is_dir():
+    if ds.videos is not None and not Path(ds.videos).is_dir():
         missing.append(f"  videos folder: {ds.videos}  (one <video_id>.mp4 per video)")
     if missing:
         raise DatasetNotReadyError(
@@ -220,7 +230,7 @@ def _annotated(ds: DatasetSettings) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def missing_video_ids(ds: DatasetSettings) -> list[str]:
     """Annotated videos without a file in the dataset's folder (none for a generated dataset)."""
-    return [] if ds.generator is not None else list(_annotated(ds)[1])
+    return [] if ds.generator is not None or ds.videos is None else list(_annotated(ds)[1])
 
 
 def missing_videos_message(ds: DatasetSettings, missing: list[str], total: int) -> str:
@@ -239,6 +249,9 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     `extraction.missing_videos` is `skip`."""
     if ds.generator is not None:
         return demo_video_ids(ds.generator["videos"], ds.format)
+    if ds.videos is None:  # every stream imported: the annotated videos, whatever files exist
+        check_dataset_ready(ds)
+        return annotation_video_ids(list(dict.fromkeys(ds.read_paths[s] for s in SPLITS)), ds.format)
     ids, missing = _annotated(ds)
     if missing and ds.extraction.get("missing_videos", "stop") != "skip":
         raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))

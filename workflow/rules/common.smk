@@ -58,8 +58,11 @@ wildcard_constraints:
     tag=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*",
 
 
+# Extracted stores' backbones: any name but an imported store's (imported_<layout>, rule import_features).
+EXTRACTED_BACKBONE = r"(?!imported_)[A-Za-z0-9_]+"
+
 # Visual backbones read from 1-fps frames (rule extract_visual), not clip backbones (extract_clips).
-NOT_CLIP_BACKBONE = "".join(f"(?!{b}(?![A-Za-z0-9_]))" for b in pipeline.CLIP_BACKBONES) + "[A-Za-z0-9_]+"
+NOT_CLIP_BACKBONE = "".join(f"(?!{b}(?![A-Za-z0-9_]))" for b in pipeline.CLIP_BACKBONES) + EXTRACTED_BACKBONE
 
 
 def generated_pattern(fmt):
@@ -162,7 +165,10 @@ def weights_flags(dataset):
 
 def weights_label(dataset):
     """The weights setting as the table shows it: `pretrained` or `random-init(seed S)`."""
-    ex = settings(dataset).extraction
+    ds = settings(dataset)
+    ex = ds.extraction
+    if len(ds.features or {}) == 2:  # both streams imported: no weights of ours (the stores record theirs)
+        return "imported"
     return ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
 
 
@@ -192,7 +198,7 @@ def dataset_backbones(dataset):
     for variant in ds.training["variants"]:
         names.add(peers.run_visual(variant, ds.extraction["visual_backbone"], swaps))
         names.update(peers.input_backbones(variant, swaps))
-    return sorted(names)
+    return sorted(n for n in names if not n.startswith(IMPORTED))  # imported stores need no weights
 
 
 def check_weights(dataset):
@@ -250,6 +256,47 @@ def audio_backbone_input(wildcards):
     if wildcards.backbone == "vggish":
         return f"results/{wildcards.dataset}/logmel/{wildcards.shard}.zarr"
     return f"results/{wildcards.dataset}/audio/{wildcards.shard}"
+
+
+IMPORTED = "imported_"
+
+
+def imported_spec(wildcards):
+    """The dataset's import settings of this stream, which must name this layout."""
+    spec = settings(wildcards.dataset).imported(wildcards.stream)
+    layout = spec and spec.get("layout", "store")
+    if layout != wildcards.layout:
+        stop(f"results/{wildcards.dataset}/features/{wildcards.stream}/imported_{wildcards.layout}.zarr: "
+             f"datasets.{wildcards.dataset}.features.{wildcards.stream} does not import layout "
+             f"{wildcards.layout!r} (it imports {layout!r})")
+    return spec
+
+
+def import_inputs(wildcards):
+    """The feature file (or store) and the annotation files that name its videos (AVQA: video_id ints)."""
+    spec = imported_spec(wildcards)
+    report_once(wildcards.dataset)
+    paths = settings(wildcards.dataset).read_paths
+    files = {"source": spec.get("import") or spec["store"],
+             "annotations": list(dict.fromkeys(paths[s] for s in ("train", "val", "test")))}
+    if spec.get("video_map"):
+        files["video_map"] = spec["video_map"]
+    return files
+
+
+def import_flags(wildcards):
+    spec = imported_spec(wildcards)
+    flags = ["--layout", spec.get("layout", "store")]
+    if spec.get("video_map"):
+        flags += ["--video-map", spec["video_map"]]
+    if spec.get("shape"):
+        flags += ["--shape", spec["shape"]]
+    return flags
+
+
+def stream_flags(dataset):
+    """`--store STREAM=PATH` of the dataset's visual and audio stores, for the table's notes."""
+    return [item for s in ("visual", "audio") for item in ("--store", f"{s}={merged_store(dataset, s)}")]
 
 
 # --- used by train.smk ---
@@ -396,7 +443,10 @@ def audio_reading_note(per_second, seconds):
 def table_notes(wildcards):
     ex = settings(wildcards.dataset).extraction
     notes = [f"annotations: {annotation(wildcards.dataset, 'test')}"]
-    if ex["weights"] == "random-init":
+    imported = settings(wildcards.dataset).features or {}
+    if len(imported) == 2:  # both streams imported: no backbone of ours ran (the stores' notes say what did)
+        pass
+    elif ex["weights"] == "random-init":
         notes.append(
             f"backbones are randomly initialised (extraction.weights = random-init, seed {ex['seed']}):"
             " the numbers show that the pipeline learns, not pretrained accuracy"
@@ -411,7 +461,7 @@ def table_notes(wildcards):
     if extra:  # e.g. the demo's smaller MCD: every row of this table was trained with them
         notes.append(f"training.extra overrides for this dataset's runs: {', '.join(extra)}")
     missing = missing_videos(wildcards.dataset)
-    if missing:
+    if missing and settings(wildcards.dataset).videos is not None:
         notes.append(
             f"{len(missing)} annotated videos have no file in {settings(wildcards.dataset).videos} and"
             f" were left out with their questions (missing_videos: skip; list in"

@@ -143,6 +143,32 @@ rule extract_tokens:
         " --workers {threads} --out {output.store:q} 2> {log:q}"
 
 
+# A stream the dataset imports (`features` in its config entry, docs/features.md): the feature file
+# (or finished store) -> results/<dataset>/features/<stream>/imported_<layout>.zarr; no video is read.
+rule import_features:
+    input:
+        unpack(import_inputs),
+    output:
+        store=directory("results/{dataset}/features/{stream}/imported_{layout}.zarr"),
+        failures="results/{dataset}/features/{stream}/imported_{layout}.failures.json",
+    log:
+        "results/{dataset}/logs/import/{stream}/{layout}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/import/{stream}/{layout}.tsv"
+    wildcard_constraints:
+        stream="visual|audio",
+        layout=r"[A-Za-z0-9_]+",
+    params:
+        flags=import_flags,
+        format=dataset_format,
+        seconds=lambda w: settings(w.dataset).seconds,
+        on_error=lambda w: extraction(w.dataset, "on_error"),
+    shell:
+        "mcd import-features --source {input.source:q} {params.flags:q} --annotations {input.annotations:q}"
+        " --format {params.format:q} --seconds {params.seconds:q} --on-error {params.on_error:q}"
+        " --out {output.store:q} 2> {log:q}"
+
+
 # Per-question CLIP text features of every split (questions, or TSPM's prompts): one store each.
 rule extract_text:
     input:
@@ -155,6 +181,7 @@ rule extract_text:
         "results/{dataset}/benchmarks/{stream}/{backbone}.tsv"
     wildcard_constraints:
         stream="text_sentence|text_words|prompt_sentence",
+        backbone=EXTRACTED_BACKBONE,
     params:
         out=lambda w, output: f"{w.stream}={output[0]}",
         weights=lambda w: weights_flags(w.dataset),
@@ -182,6 +209,7 @@ rule merge_features:
         "results/{dataset}/logs/merge/{stream}/{backbone}.log",
     wildcard_constraints:
         stream="visual|visual_patch|audio|visual_map|tome",
+        backbone=EXTRACTED_BACKBONE,
     benchmark:
         "results/{dataset}/benchmarks/merge/{stream}/{backbone}.tsv"
     shell:

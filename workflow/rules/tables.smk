@@ -74,12 +74,13 @@ rule table3:
         "results/{dataset}/benchmarks/table3.tsv"
     params:
         notes=table_notes,
+        stores=lambda w: stream_flags(w.dataset),
         title=lambda w: f"Table III: {w.dataset}",
         format=dataset_format,
         paper_rows=lambda w: paper_rows_flags(w.dataset),
     shell:
         "mcd table --format {params.format:q} --rows {input.rows:q} --predictions {input.predictions:q}"
-        " --title {params.title:q} {params.notes:q} {params.paper_rows:q} --train {input.train:q}"
+        " --title {params.title:q} {params.notes:q} {params.stores:q} {params.paper_rows:q} --train {input.train:q}"
         " --val {input.val:q} --test {input.test:q} --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 
@@ -99,12 +100,13 @@ rule table5:
         "results/{dataset}/benchmarks/table5.tsv"
     params:
         notes=table_notes,
+        stores=lambda w: stream_flags(w.dataset),
         title=lambda w: f"Table V: {w.dataset}",
         format=dataset_format,
         paper_rows=lambda w: paper_rows_flags(w.dataset),
     shell:
         "mcd table --format {params.format:q} --rows {input.rows:q} --predictions {input.predictions:q}"
-        " --title {params.title:q} {params.notes:q} {params.paper_rows:q} --train {input.train:q} --val {input.val:q}"
+        " --title {params.title:q} {params.notes:q} {params.stores:q} {params.paper_rows:q} --train {input.train:q} --val {input.val:q}"
         " --test {input.test:q} --out {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 

@@ -1,0 +1,95 @@
+"""A dataset whose streams are imported: the workflow plans import jobs instead of extraction and
+never asks for a video; a tiny AVQA Table V from the three official HDF5 files alone (d_model 64,
+one epoch); a mix of imported audio and extracted visual; config errors."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from import_files import AVQA_FILES, avqa_names, avqa_qa, write_avqa_h5, write_json
+from test_workflow import planned_jobs, snakemake, write_config
+
+TINY = ["in_memory=true", "d_model=64", "word_dim=64", "ffn_hidden=128", "proj_dim=64"]
+
+
+def avqa_import_workdir(tmp_path, visual="avqa_motion", n_train=24, n_test=8, videos=False):
+    root = tmp_path / "resources" / "avqa"
+    train, test = avqa_names(n_train), avqa_names(n_test, start=n_train)
+    write_json(root / "train_qa.json", avqa_qa(train))
+    write_json(root / "val_qa.json", avqa_qa(test, first_id=n_train))
+    ids = [1000 + i for i in range(n_train + n_test)]
+    features = {"audio": {"import": str(root / AVQA_FILES["avqa_audio"][0]), "layout": "avqa_audio"}}
+    write_avqa_h5(root / AVQA_FILES["avqa_audio"][0], "avqa_audio", ids[::-1], seed=1)
+    if visual:
+        write_avqa_h5(root / AVQA_FILES[visual][0], visual, ids, seed=2)
+        features["visual"] = {"import": str(root / AVQA_FILES[visual][0]), "layout": visual}
+    entry = {"format": "avqa", "seconds": 10, "features": features,
+             "annotations": {"train": "results/avqa/annotations/train.carve.json",
+                             "val": "results/avqa/annotations/val.carve.json",
+                             "test": "resources/avqa/val_qa.json"},
+             "carve": {"source": "resources/avqa/train_qa.json", "val_questions": 6, "seed": 0},
+             "extraction": {"weights": "random-init", "visual_backbone": "resnet18"},
+             "training": {"epochs": 1, "batch_size": 8, "lr_step": 1, "workers": 0, "device": "cpu",
+                          "extra": TINY}}
+    if videos:
+        (root / "videos").mkdir()
+        for name in train + test:
+            (root / "videos" / f"{name}.mp4").write_bytes(b"")
+        entry["videos"] = "resources/avqa/videos"
+    write_config(tmp_path, {"run": [], "datasets": {"avqa": entry}})
+    return train, test
+
+
+def test_imported_streams_plan_imports_and_no_video(tmp_path):
+    avqa_import_workdir(tmp_path)
+    proc = snakemake(tmp_path, "-n", "--cores", "2", "results/avqa/table5.csv")
+    jobs = planned_jobs(proc)
+    assert jobs == {"carve": 1, "import_features": 2, "vocab": 1, "train": 1, "predict": 1,
+                    "score_model": 1, "table5": 1}, jobs
+    out = proc.stdout + proc.stderr
+    assert "results/avqa/features/visual/imported_avqa_motion.zarr" in out
+    assert "results/avqa/scores/imported_avqa_motion-imported_avqa_audio/mcd_seed0.csv" in out
+
+
+def test_mixed_imported_audio_and_extracted_visual(tmp_path):
+    avqa_import_workdir(tmp_path, visual=None, videos=True)
+    proc = snakemake(tmp_path, "-n", "--cores", "2", "results/avqa/table5.csv")
+    jobs = planned_jobs(proc)
+    assert jobs["import_features"] == 1 and jobs["extract_visual"] == 1 and jobs["frames"] == 1
+    assert jobs["merge_features"] == 1 and "extract_audio" not in jobs and "audio" not in jobs, jobs
+    assert "results/avqa/scores/resnet18-imported_avqa_audio/" in proc.stdout + proc.stderr
+
+
+def test_without_videos_every_stream_must_be_imported(tmp_path):
+    avqa_import_workdir(tmp_path, visual=None)
+    proc = snakemake(tmp_path, "-n", "--cores", "2", "results/avqa/table5.csv", check=False)
+    assert proc.returncode != 0
+    assert "datasets.avqa: no `videos` folder, but its visual features are extracted" in proc.stderr
+
+
+def test_layout_must_write_its_stream(tmp_path):
+    avqa_import_workdir(tmp_path)
+    import yaml
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["datasets"]["avqa"]["features"]["visual"]["layout"] = "avqa_audio"
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "-n", "--cores", "2", "results/avqa/table5.csv", check=False)
+    assert "datasets.avqa.features.visual: layout 'avqa_audio' writes stream 'audio', not 'visual'" in proc.stderr
+
+
+def test_tiny_table5_from_the_official_files_alone(tmp_path):
+    train, test = avqa_import_workdir(tmp_path)
+    snakemake(tmp_path, "--cores", "2", "results/avqa/table5.csv")
+    rows = list(csv.DictReader((tmp_path / "results/avqa/table5.csv").open()))
+    ours = next(r for r in rows if r["method"] == "MCD")
+    assert ours["visual_backbone"] == "imported_avqa_motion" and ours["audio_backbone"] == "imported_avqa_audio"
+    assert "visual=imported:avqa_motion:AVQA_motion_resnext101_feat.h5@" in ours["features"]
+    assert "audio=imported:avqa_audio:AVQA_audio_PANNs_feat.h5@" in ours["features"]
+    assert 0.0 <= float(ours["avqa_avg"]) <= 100.0 and ours["weights"] == "imported"
+    md = (tmp_path / "results/avqa/table5.md").read_text()
+    assert "visual features: imported from AVQA_motion_resnext101_feat.h5 (sha256 " in md
+    assert "randomly initialised" not in md        # no backbone of ours ran
+    assert not (tmp_path / "results/avqa/frames").exists() and not (tmp_path / "results/avqa/shards").exists()
+    print((tmp_path / "results/avqa/table5.md").read_text())
