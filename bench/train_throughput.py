@@ -6,6 +6,13 @@ times (a) the data pipeline alone and (b) full training steps (forward, backward
 path, and projects one epoch of the 31,927-question MUSIC-AVQA train split. Prints figures only.
 On CUDA the model runs under the training default precision (bf16 autocast).
 
+It also prints the two figures of the training loop itself (issue 20), on resident features:
+- `loop/model X.XX`: an epoch of `mcd_core.training.loop`'s epoch function (batch indexing, the
+  step, metrics, progress bar) over the same batches' forward + backward + optimizer step alone,
+  the batches gathered beforehand (median of `--rounds` alternating rounds);
+- `syncs/step N`: the reads of tensor values back to the host that one training step asks for
+  (`mcd_core.common.syncs`), from the difference between epochs of 1 and 3 steps.
+
     .venv/bin/python bench/train_throughput.py [--videos 256] [--steps 5] [--rounds 4] [--device auto]
 """
 
@@ -30,6 +37,8 @@ from mcd_core.scoring.predict import to_device
 from mcd_core.models import build_model, variant_config
 from mcd_core.models.common.losses import total_loss
 from mcd_core.features.store import StoreMeta, open_store, write_store
+from mcd_core.common.syncs import count_host_reads
+from mcd_core.training.loop import _train_epoch, train_step
 
 TRAIN_QUESTIONS = 31_927  # json_update train split
 TEMPLATE = "Is the <Object> in the video always playing?"
@@ -92,6 +101,49 @@ def time_training(data, model, opt, batch_size: int, workers: int, steps: int, s
     return seen / (time.perf_counter() - began)
 
 
+def _timed(run, device: torch.device) -> float:
+    began = time.perf_counter()
+    run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - began
+
+
+def loop_over_model(resident: ResidentBatches, model, opt, batch_size: int, rounds: int,
+                    device: torch.device, precision: str) -> tuple[float, list[float]]:
+    """Median over rounds of (epoch through the training loop) / (the same batches' steps alone)."""
+    def batches():
+        return resident.batches(batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+
+    gathered = list(batches())
+    ratios = []
+    for r in range(rounds + 1):
+        def loop():
+            _train_epoch(model, batches(), opt, device, precision, desc="bench")
+
+        def alone():
+            for batch in gathered:
+                train_step(model, batch, opt, device, precision)
+        order = (loop, alone) if r % 2 == 0 else (alone, loop)
+        seconds = {f: _timed(f, device) for f in order}
+        if r:  # the first round warms up allocators and kernels
+            ratios.append(seconds[loop] / seconds[alone])
+    return statistics.median(ratios), ratios
+
+
+def syncs_per_step(resident: ResidentBatches, model, opt, batch_size: int, device: torch.device,
+                   precision: str) -> float:
+    """Host reads per training step: epochs of 3 and of 1 batches, the difference over 2 (what an
+    epoch reads once, at its end, cancels out)."""
+    first = list(resident.batches(batch_size, shuffle=True, generator=torch.Generator().manual_seed(0)))[:3]
+    counts = []
+    for steps in (1, 3):
+        with count_host_reads() as reads:
+            _train_epoch(model, iter(first[:steps]), opt, device, precision, desc="bench")
+        counts.append(sum(reads.values()))
+    return (counts[1] - counts[0]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=256)
@@ -145,6 +197,11 @@ def main() -> None:
         print(f"loading from Zarr adds: {overhead:.1f} % to a training step")
         gain = 100 * (statistics.median(rates["resident"]) / statistics.median(rates["memory"]) - 1)
         print(f"resident on {device} vs in-memory DataLoader: {gain:+.1f} % samples/s")
+        precision = "bf16" if device.type == "cuda" else "fp32"
+        ratio, ratios = loop_over_model(resident, model, opt, args.batch_size, args.rounds, device, precision)
+        print(f"loop/model {ratio:.2f} (MCD N={cfg.n_blocks}, batch {args.batch_size}, resident on {device}; "
+              f"rounds: {', '.join(f'{x:.3f}' for x in ratios)})")
+        print(f"syncs/step {syncs_per_step(resident, model, opt, args.batch_size, device, precision):g}")
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def test_question_only_dataset_has_no_features(task):
     _, questions, *_ = task
     ds = AVQADataset(questions, Vocab.from_questions(questions))
     assert len(ds) == 20 and ds.dropped == 0 and set(ds[0]) == {
-        "question", "qtype", "keywords", "answer", "question_id", "video_id"}
+        "question", "qtype", "keywords", "answer", "question_id", "video_id", "question_len_host"}
 
 
 @pytest.mark.parametrize("stride", [1, 2])

@@ -84,7 +84,7 @@ class AVQADataset(Dataset):
         question, qtype, keywords, answer = self._encoded[index]
         item = {"question": question, "qtype": qtype, "keywords": keywords,
                 "answer": torch.tensor(answer), "question_id": torch.tensor(q.question_id),
-                "video_id": q.video_id}
+                "video_id": q.video_id, "question_len_host": question_lengths(question)}
         if self._options is not None:
             item["options"] = self._options[index]                                # (K, L)
         for name, rows in self.streams.items():
@@ -106,6 +106,12 @@ class AVQADataset(Dataset):
         per_stream.update({name: rows.get_many(question_ids) for name, rows in self.question_streams.items()})
         return [self._item(i, {name: feats[k] for name, feats in per_stream.items()})
                 for k, i in enumerate(indices)]
+
+
+def question_lengths(tokens: torch.Tensor) -> torch.Tensor:
+    """Words per question (at least 1) of token rows (..., L), as the LSTM's packing wants them: on
+    the host, beside the batch (key `question_len_host`), so no step reads them back from a GPU."""
+    return (tokens != 0).sum(-1).clamp(min=1)
 
 
 def _key(q: Question, per: str) -> str:

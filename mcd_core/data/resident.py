@@ -13,7 +13,7 @@ from typing import Iterator
 
 import torch
 
-from mcd_core.data.dataset import AVQADataset
+from mcd_core.data.dataset import AVQADataset, question_lengths
 
 READ_CHUNK = 512  # videos per store read while building
 
@@ -35,6 +35,9 @@ class ResidentBatches:
             "question_id": torch.tensor([q.question_id for q in dataset.questions], dtype=torch.long,
                                         device=self.device),
         }
+        # on the host, whatever the device: the LSTM's packing reads them (dataset.question_lengths)
+        self.question_len_host = (question_lengths(self.tensors["question"].cpu()) if encoded
+                                  else torch.zeros(0, dtype=torch.long))
         if dataset._options is not None:
             self.tensors["options"] = (torch.stack(dataset._options).to(self.device) if encoded
                                        else None)                                  # (N, K, L)
@@ -68,9 +71,12 @@ class ResidentBatches:
 
     def batch(self, index: torch.Tensor) -> dict:
         """The batch of questions at positions `index`, keys as the dataset's collated items."""
+        ids = [self.video_ids[i] for i in index.tolist()]  # before the copy: no read back from a GPU
+        lengths = self.question_len_host[index]
         index = index.to(self.device)
         out = {k: v[index] for k, v in self.tensors.items()}
-        out["video_id"] = [self.video_ids[i] for i in index.tolist()]
+        out["video_id"] = ids
+        out["question_len_host"] = lengths
         videos = self.video_index[index]
         for name, feats in self.features.items():
             out[name] = feats[videos]                                                 # (B, T', D)

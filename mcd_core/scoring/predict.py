@@ -26,8 +26,10 @@ PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction",
 
 
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    """Tensors to `device`; from pinned host memory the copy does not block."""
-    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    """Tensors to `device`, except those whose key ends in `_host` (read on the host, e.g. by the
+    LSTM's packing); from pinned host memory the copy does not block."""
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) and not k.endswith("_host") else v
+            for k, v in batch.items()}
 
 
 def eval_batches(data: AVQADataset | ResidentBatches, batch_size: int, workers: int,

@@ -163,31 +163,43 @@ def _write_outputs(out_dir: Path, history: list[dict[str, Any]], best: dict[str,
     plot_curves(history, out_dir / "curves.png")
 
 
+def train_step(model, batch, optimizer, device, precision: str, answer_loss: str = "ce", margin: float = 1.0):
+    """One optimisation step on a batch already on `device`: the loss parts and the model output.
+    Nothing in it reads a value back to the host, so on a GPU it queues work without waiting."""
+    with autocast(device, precision):
+        output = model(batch)
+        parts = total_loss(output, batch["answer"], answer_loss, margin)
+    optimizer.zero_grad(set_to_none=True)
+    parts["total"].backward()
+    optimizer.step()
+    return parts, output
+
+
 def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, random_frames: int = 0,
                  generator: torch.Generator | None = None, answer_loss: str = "ce",
                  margin: float = 1.0) -> dict[str, float]:
+    """One epoch; the losses and accuracy are summed on the device (float64, in the order a host
+    sum would take) and read back once at the end, so no step waits for the device."""
     model.train()
-    sums = dict.fromkeys(("total", *LOSS_NAMES), 0.0)
-    seen = dict.fromkeys(sums, 0)
-    correct = n = 0
+    sums: dict[str, torch.Tensor] = {}
+    seen = dict.fromkeys(("total", *LOSS_NAMES), 0)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    n = 0
     for batch in progress(loader, desc=desc, unit="batch", leave=False):
         if random_frames:
             batch = sample_frames(batch, random_frames, generator)
         batch = to_device(batch, device)
-        with autocast(device, precision):
-            output = model(batch)
-            parts = total_loss(output, batch["answer"], answer_loss, margin)
-        optimizer.zero_grad(set_to_none=True)
-        parts["total"].backward()
-        optimizer.step()
+        parts, output = train_step(model, batch, optimizer, device, precision, answer_loss, margin)
         size = batch["answer"].shape[0]
         for name, value in parts.items():
-            sums[name] += float(value.detach()) * size
+            term = value.detach().double() * size
+            sums[name] = sums[name] + term if name in sums else term
             seen[name] += size
-        correct += int((output.logits.argmax(-1) == batch["answer"]).sum())
+        correct += (output.logits.argmax(-1) == batch["answer"]).sum()
         n += size
-    means = {name: (sums[name] / seen[name] if seen[name] else float("nan")) for name in sums}
-    means["train_acc"] = 100.0 * correct / max(n, 1)
+    totals = {name: float(value) for name, value in sums.items()}  # the epoch's one read-back
+    means = {name: (totals[name] / seen[name] if seen[name] else float("nan")) for name in seen}
+    means["train_acc"] = 100.0 * int(correct) / max(n, 1)
     return means
 
 

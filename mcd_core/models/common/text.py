@@ -16,11 +16,15 @@ class QuestionEncoder(nn.Module):
         hidden = d_model // 2 if bidirectional else d_model  # both directions together give D
         self.lstm = nn.LSTM(word_dim, hidden, batch_first=True, bidirectional=bidirectional)
 
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`lengths`: words per question on the host (the batch's `question_len_host`); without
+        them they are counted on the device and read back, which makes a GPU step wait."""
         mask = tokens != 0                                                    # (B, L)
-        lengths = mask.sum(1).clamp(min=1)                                    # (B,)
+        if lengths is None:
+            lengths = mask.sum(1).clamp(min=1).cpu()                          # (B,)
         words = self.embedding(tokens)                                        # (B, L, E)
-        packed = pack_padded_sequence(words, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(words, lengths, batch_first=True, enforce_sorted=False)
         out, (h, _) = self.lstm(packed)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])  # (B, L, D)
         f_q = torch.cat(list(h), dim=-1)                                      # (B, D): last state(s)

@@ -70,7 +70,7 @@ class MCD(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor], return_clues: bool = False) -> ModelOutput:
         """`return_clues`: also return each aggregator call's `Selection` (outputs unchanged)."""
         cfg = self.cfg
-        f_q, words, word_mask = self.question(batch["question"])               # (B, D), (B, L, D), (B, L)
+        f_q, words, word_mask = self.question(batch["question"], batch.get("question_len_host"))               # (B, D), (B, L, D), (B, L)
         if self.question_proj is not None:  # Sec. III-A-2: f_q comes out of a linear projection
             f_q = self.question_proj(f_q)                                       # (B, D)
         if cfg.aggregator_text_keys == "sentence":

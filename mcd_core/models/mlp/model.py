@@ -26,7 +26,7 @@ class ModalityMLP(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> ModelOutput:
         parts = []
         if self.question is not None:
-            parts.append(self.question(batch["question"])[0])                   # (B, D)
+            parts.append(self.question(batch["question"], batch.get("question_len_host"))[0])                   # (B, D)
         for proj, key in ((self.audio_proj, "audio"), (self.visual_proj, "visual")):
             if proj is not None:
                 f = proj(batch[key])                                             # (B, T, D)
