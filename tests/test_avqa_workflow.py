@@ -48,10 +48,11 @@ def test_avqa_config_plans_table5(tmp_path):
     proc = snakemake(tmp_path, "-n", "-p", "--cores", "8", "results/avqa/table5.csv")
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(proc)
-    # 34 videos with a file in shards of 200: one of each shard job; no 1-fps frames, no log-mel
+    # 34 videos with a file in shards of 200: one of each shard job; no 1-fps frames, no log-mel;
+    # the shipped variants: MCD and MCD + time encoding
     assert jobs == {"carve": 1, "shard_ids": 1, "audio": 1, "extract_clips": 1, "extract_audio": 1,
-                    "merge_features": 2, "missing_videos": 1, "vocab": 1, "train": 1, "predict": 1,
-                    "score_model": 1, "table5": 1}, jobs
+                    "merge_features": 2, "missing_videos": 1, "vocab": 1, "train": 2, "predict": 2,
+                    "score_model": 2, "table5": 1}, jobs
     assert "--sample-rate 32000" in out and "--backbone resnext101_3d_kinetics" in out
     assert "--per-second" not in out and "--paper-rows avqa" in out
     assert "results/avqa/features/visual/resnext101_3d_kinetics.zarr" in out
@@ -127,5 +128,5 @@ def test_paper_done_plans_table5_for_an_avqa_dataset(tmp_path):
     assert jobs["table5"] == 1 and jobs["paper"] == 1, jobs
     assert not {"table3", "paper_table", "fig5b", "table3_html"} & set(jobs), jobs
     out = proc.stdout + proc.stderr
-    assert "paper suite (table5): 1 training runs" in out
+    assert "paper suite (table5): 2 training runs" in out   # the shipped variants: mcd, mcd_time
     assert "mcd paper-plan --experiments table5 " in out

@@ -25,6 +25,7 @@ from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.data.questions import AnnotationSet, Question, cross_split_duplicates, filter_by_videos
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY, ScoreResult, score
+from mcd_core.scoring.errors import TableError  # noqa: F401  (raised here, imported from here by callers)
 from mcd_core.scoring.uncertainty import (LEGEND, NOT_SIGNIFICANT, P_COLUMN, interval_cells, interval_columns,
                                           lo_hi, row_intervals, run_of, significant)
 
@@ -36,10 +37,6 @@ META_COLUMNS = ("seed", "annotations", "visual_backbone", "audio_backbone", "wei
 N_ROW = "N"                      # method name of the question-count row
 PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction", "correct")
 
-
-
-class TableError(ValueError):
-    """A predictions CSV, failures manifest or score table is malformed."""
 
 
 # -- predictions -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import numpy as np
 from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.data.questions import Question
+from mcd_core.scoring.errors import TableError
 
 RESAMPLES = 2000
 SEED = 0
@@ -196,8 +197,6 @@ def read_run(path: str | os.PathLike, questions: Sequence[Question] | None = Non
     """A predictions CSV as a run: its `correct` (0/1) and `type` columns (as `mcd predict` and
     `mcd prior` write them), or, where they are missing, prediction == answer and the type of
     `questions` (the annotations it was made for; their questions without a prediction are left out)."""
-    from mcd_core.scoring.tables import TableError
-
     with io.StringIO(read_text_file(path, "predictions file", TableError), newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []

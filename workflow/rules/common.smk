@@ -414,7 +414,12 @@ def table_rows(wildcards, table="table3"):
 def table_predictions(wildcards, table="table3"):
     """The predictions CSV of each of `table_rows`' score tables, in the same order (intervals and
     paired tests)."""
-    return [path.replace("/scores/", "/predictions/", 1) for path in table_rows(wildcards, table)]
+    def predictions(score_path):  # results/<dataset>/scores/... -> results/<dataset>/predictions/...
+        parts = Path(score_path).parts
+        at = parts.index("scores")
+        return str(Path(*parts[:at], "predictions", *parts[at + 1:]))
+
+    return [predictions(path) for path in table_rows(wildcards, table)]
 
 
 def paper_rows_flags(dataset):
