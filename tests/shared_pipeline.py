@@ -2,7 +2,7 @@
 
 Each slow test used to start its own Snakemake run of the demo: generate videos, extract, train.
 Now one session fixture (`shared_run`, tests/conftest.py) builds every dataset below to every
-target the slow tests read, in one `snakemake --cores 2` call (one DAG: its jobs fill both cores),
+target the slow tests read, in one `snakemake --cores 3` call (one DAG: its jobs fill both cores; see conftest.py),
 and the tests read the finished folder. A test that needs another config plans against it in the
 same folder with a config file of its own (`snakemake(..., configfile=...)`), or copies it.
 

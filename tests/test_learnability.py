@@ -2,10 +2,12 @@
 
 The task (tests/avqa_synthetic.py) has four MUSIC-AVQA types needing audio only, visual only, both,
 and audio time order. Claims checked on held-out videos:
-- full MCD reaches >= 90 % overall;
+- MCD with our time encoding (`mcd_time`) reaches >= 90 % overall;
+- the paper's MCD (`mcd`, Section III has no time encoding) learns the order-free types and is blind
+  to time order: shuffling the seconds of a video changes none of its answers (docs/departures.md);
 - the question-only baseline lands within a few points of the per-template answer prior;
 - MCD trained with silent audio falls to about the prior on the audio-dependent types;
-- shuffling time at test time destroys the temporal type but not the order-free ones.
+- shuffling time at test time destroys the temporal type of `mcd_time` but not the order-free ones.
 """
 
 import numpy as np
@@ -84,15 +86,28 @@ def prior(task):
 
 @pytest.fixture(scope="module")
 def full_model(task):
-    return fit(task, "mcd", task["train"], "mcd")
+    return fit(task, "mcd_time", task["train"], "mcd_time")
 
 
-def test_full_mcd_learns_every_type(task, full_model, prior):
+def test_time_encoded_mcd_learns_every_type(task, full_model, prior):
     acc = accuracy_by_type(task, full_model, task["test"])
     print("full", acc, "prior", prior)  # shown with -s: the margins of every claim
     assert acc["overall"] >= 90.0, acc
     for column in ("audio_counting", "visual_counting", "av_existential", "av_temporal"):
         assert acc[column] >= prior[column] + 12, (column, acc, prior)
+
+
+def test_paper_mcd_learns_the_order_free_types_and_is_blind_to_time_order(task, prior):
+    model = fit(task, "mcd", task["train"], "mcd")
+    ordered = accuracy_by_type(task, model, task["test"])
+    shuffled = accuracy_by_type(task, model, task["test_shuffled"])
+    print("paper mcd", ordered, "shuffled", shuffled)
+    for column in ("audio_counting", "visual_counting", "av_existential"):
+        assert ordered[column] >= prior[column] + 12, (column, ordered, prior)
+    # no time encoding: the same seconds in another order give the same answers, every type
+    # (its temporal accuracy, 57 % against the prior's 12 % when measured, comes from order-free
+    # cues of that type's questions, not from the order)
+    assert shuffled == ordered
 
 
 def test_question_only_stays_at_the_answer_prior(task, prior):
@@ -103,7 +118,7 @@ def test_question_only_stays_at_the_answer_prior(task, prior):
 
 
 def test_without_audio_the_audio_types_fall_to_the_prior(task, prior):
-    model = fit(task, "mcd", task["train_silent"], "mcd_silent", SHORT)
+    model = fit(task, "mcd_time", task["train_silent"], "mcd_silent", SHORT)
     acc = accuracy_by_type(task, model, task["test_silent"])
     print("silent audio", acc)
     for type_key in AUDIO_TYPES:
