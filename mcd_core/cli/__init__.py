@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 import traceback
 
@@ -112,5 +113,16 @@ def _main(argv: list[str] | None) -> int:
     return int(result or 0)
 
 
+def entry() -> None:
+    """The `mcd` console script: `main`, then exit. After an interrupt the process only shuts down,
+    and a repeated signal (a terminal's Ctrl-C reaches the job twice: from the terminal and from
+    Snakemake, which forwards it) would interrupt torch's exit hooks with a traceback: ignore it."""
+    status = main()
+    if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

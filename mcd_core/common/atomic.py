@@ -52,11 +52,18 @@ def atomic_path(target: str | os.PathLike, is_dir: bool = False) -> Iterator[Pat
     """Yield a temporary path; on success it replaces `target`, on error it is deleted."""
     target = Path(target)
     clean_stale_tmp(target)
-    tmp = _tmp_sibling(target, is_dir)
     try:
+        tmp = _tmp_sibling(target, is_dir)  # inside the try: a signal while it is made is cleaned too
         yield tmp
     except BaseException:
-        remove_path(tmp)
+        # This attempt's temporary (a target has one writer at a time). Errors are ignored: a writer
+        # thread (Zarr's) may still be renaming files in it, and the error being raised must stay
+        # the one reported; whatever is left keeps its `.tmp-` name for the next attempt to remove.
+        for leftover in target.parent.glob(f".tmp-{target.name}-*"):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         raise
     if is_dir and target.is_dir() and not target.is_symlink():
         # os.replace cannot replace a non-empty directory. Move the old one aside under a `.tmp-`
