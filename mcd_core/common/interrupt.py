@@ -42,8 +42,13 @@ def stop_on_signals() -> Iterator[None]:
     """Raise `Interrupted` on SIGINT or SIGTERM while the block runs (main thread only; a signal
     the parent set to be ignored stays ignored, as Python does for SIGINT)."""
     first: list[float] = []
+    owner = os.getpid()
 
     def handler(signum, frame):
+        if os.getpid() != owner:
+            # a child forked before it set its own handlers (a DataLoader worker starting up): it
+            # has nothing to clean up, and raising would print a traceback into the job's log
+            os._exit(128 + signum)
         if not first:
             first.append(time.monotonic())
             raise Interrupted(signum)
