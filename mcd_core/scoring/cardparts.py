@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from mcd_core.models import build_model, variant_config
-from mcd_core.scoring.modelcard import PAPER_TABLE_VIII, PAPER_VISUAL_DIM, example_batch, profile_modules
+from mcd_core.scoring.modelcard import (PAPER_TABLE_VIII, PAPER_VISUAL_DIM, card_model, example_batch,
+                                        profile_modules)
 
 TRAINING_ONLY = ("theta_q", "theta_v", "theta_a")
 QUESTION_ENCODER = ("question",)
@@ -86,10 +86,8 @@ def part_card(seconds: int = 60, visual_dim: int = PAPER_VISUAL_DIM, audio_dim: 
     """One row per part of MCD with N blocks for each N, then a `total` row per N."""
     rows = []
     for n in blocks:
-        torch.manual_seed(0)
-        cfg = variant_config("mcd", n_blocks=n, visual_dim=visual_dim, audio_dim=audio_dim,
-                             n_answers=n_answers, vocab_size=vocab_size, n_object_words=n_object_words)
-        parts = part_counts(build_model(cfg).eval(), example_batch(cfg, seconds))
+        model, cfg = card_model(n, visual_dim, audio_dim, n_answers, vocab_size, n_object_words)
+        parts = part_counts(model, example_batch(cfg, seconds))
         parts["total"] = {c: sum(p[c] for p in parts.values()) for c in CONVENTIONS}
         rows += [PartRow(n, name, *(counts[c] / 1e6 for c in CONVENTIONS), visual_dim)
                  for name, counts in parts.items()]

@@ -122,14 +122,21 @@ class CardRow:
     setting: str = ""           # which backbone that width is
 
 
+def card_model(n_blocks: int, visual_dim: int, audio_dim: int, n_answers: int, vocab_size: int,
+               n_object_words: int):
+    """MCD with `n_blocks` association blocks at the card's input sizes, built from seed 0, and its
+    config (the model card and its per-part split count the same model)."""
+    torch.manual_seed(0)
+    cfg = variant_config("mcd", n_blocks=n_blocks, visual_dim=visual_dim, audio_dim=audio_dim,
+                         n_answers=n_answers, vocab_size=vocab_size, n_object_words=n_object_words)
+    return build_model(cfg).eval(), cfg
+
+
 def model_card(seconds: int = 60, visual_dim: int = PAPER_VISUAL_DIM, audio_dim: int = 128, n_answers: int = 42,
                vocab_size: int = 95, n_object_words: int = 64, blocks=(1, 2, 3)) -> list[CardRow]:
     rows = []
     for n in blocks:
-        torch.manual_seed(0)
-        cfg = variant_config("mcd", n_blocks=n, visual_dim=visual_dim, audio_dim=audio_dim,
-                             n_answers=n_answers, vocab_size=vocab_size, n_object_words=n_object_words)
-        model = build_model(cfg).eval()
+        model, cfg = card_model(n, visual_dim, audio_dim, n_answers, vocab_size, n_object_words)
         thop, macs = profile(model, example_batch(cfg, seconds))
         paper = PAPER_TABLE_VIII.get(n, (float("nan"), float("nan")))
         rows.append(CardRow(n, plain_params(model) / 1e6, thop / 1e6, macs / 1e9, *paper, visual_dim,
