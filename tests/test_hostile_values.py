@@ -94,6 +94,17 @@ def test_a_dot_video_id_stops_snakemake_at_parse(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("target, message", [
+    ("results/real/runs/clip_vit_b32-vggish+tome_vit_s16_224/tspm/seed0/best.pt", "declares 3 input"),
+    ("results/real/features/tome/resnet18/shard_00000.zarr", "no token store tome/resnet18"),
+])
+def test_a_target_that_names_no_run_or_store_stops_with_its_message_alone(tmp_path, target, message):
+    """The input functions behind run tags and token stores stop as the config check does."""
+    real_dataset(tmp_path, GOOD, run=True)
+    out = only_the_message(snakemake(tmp_path, "-n", target))
+    assert message in out and out.count("Error: ") == 1
+
+
 # -- 2. question ids -------------------------------------------------------------------------------
 @pytest.mark.parametrize("qid, message", [
     (INT64_MAX + 1, f"{INT64_MAX + 1} is outside the 64-bit integer range"),

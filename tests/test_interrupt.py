@@ -100,6 +100,67 @@ def test_a_repeated_signal_during_cleanup_is_ignored():
     assert cleaned == [True]
 
 
+_SIGNAL_AT_NEXT_FORK: list[int] = []
+
+
+def _signal_inside_an_at_fork_callback() -> None:
+    if _SIGNAL_AT_NEXT_FORK:
+        os.kill(os.getpid(), _SIGNAL_AT_NEXT_FORK.pop())
+        sum(range(10_000))  # the Python handler runs here, inside the callback (as in logging's)
+
+
+def test_a_signal_while_workers_are_forked_is_raised_once_they_started_not_lost():
+    """A Ctrl-C landing in another module's at-fork callback (logging's lock release) was ignored
+    by Python, left the logging lock taken, and the job hung; `WorkerLoader` holds it until its
+    workers are started, then raises it, and the workers are stopped."""
+    import logging
+    import multiprocessing
+    from mcd_core.common.workers import WorkerLoader
+
+    os.register_at_fork(after_in_parent=_signal_inside_an_at_fork_callback)  # inert once popped
+    _SIGNAL_AT_NEXT_FORK.append(signal.SIGINT)
+    batches = []
+    with stop_on_signals(), pytest.raises(Interrupted):
+        for batch in WorkerLoader(list(range(8)), batch_size=2, num_workers=2):
+            batches.append(batch)
+    assert not _SIGNAL_AT_NEXT_FORK and batches == []
+    assert logging._lock.acquire(timeout=1)  # the lock is free
+    logging._lock.release()
+    deadline = time.time() + 10
+    while multiprocessing.active_children() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks")
+def test_a_forked_child_ignores_the_handler_it_inherited():
+    """A DataLoader worker hit before its worker_init_fn ran must neither raise nor die."""
+    with stop_on_signals():
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                sum(range(10_000))
+                os._exit(0)
+            except BaseException:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_held_interrupts_nest_and_raise_once_the_outermost_block_ends():
+    from mcd_core.common.interrupt import interrupts_held
+    reached = []
+    with stop_on_signals(), pytest.raises(Interrupted):
+        with interrupts_held():
+            with interrupts_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                sum(range(10_000))
+            reached.append("inner block ended")
+        reached.append("not reached")
+    assert reached == ["inner block ended"]
+
+
 def _endless_ffmpeg() -> list[str]:
     """ffmpeg arguments that take 30 s (-re: silence at its real rate)."""
     return ["-re", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "30", "-f", "s16le", "pipe:1"]

@@ -272,10 +272,14 @@ def test_dataloader_workers_exit_with_their_killed_parent(tmp_path):
     assert not _alive(worker), "the DataLoader worker outlived its killed parent"
 
 
-def test_every_dataloader_of_the_package_uses_exit_with_parent():
-    calls = []
+def test_every_dataloader_of_the_package_is_a_worker_loader_whose_workers_exit_with_parent():
+    plain, ours = [], []
     for path in (REPO / "mcd_core").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        for match in re.finditer(r"DataLoader\((.*?)\)\n", text, re.S):
-            calls.append((path.name, "ExitWithParent(" in match.group(1)))
-    assert len(calls) >= 3 and all(ok for _, ok in calls), calls
+        plain += [path.name for _ in re.finditer(r"(?<!\w)DataLoader\(", text)]
+        ours += [path.name for _ in re.finditer(r"WorkerLoader\(", text)]
+    assert not plain and len(ours) >= 3, (plain, ours)
+    from mcd_core.common.workers import ExitWithParent, WorkerLoader
+    seen = []
+    loader = WorkerLoader(list(range(4)), worker_init_fn=seen.append)
+    assert isinstance(loader.worker_init_fn, ExitWithParent) and loader.worker_init_fn.then == seen.append

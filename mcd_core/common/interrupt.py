@@ -10,6 +10,11 @@ A repeat of the signal within `REPEAT_GRACE` seconds is ignored, so that the cle
 short: a terminal's Ctrl-C and the copy Snakemake forwards (`mcd_core.workflow.signals`) arrive
 together. A later repeat ends the process at once (what is left are `.tmp-` names, which the next
 attempt removes).
+
+Inside `interrupts_held()` a signal is only noted, and `Interrupted` is raised when the block ends.
+Forking needs that: Python runs the at-fork callbacks of other modules (logging's lock release)
+around every fork, ignores an exception raised in one, and so a Ctrl-C landing there was lost and
+left the logging lock taken, which hung the next thread that logged (Zarr's writer).
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from typing import Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 REPEAT_GRACE = 2.0  # seconds
+
+
+class _Holding:
+    depth = 0                  # interrupts_held() blocks now open
+    noted: int | None = None   # the signal that came while one was open
 
 
 class Interrupted(KeyboardInterrupt):
@@ -46,11 +56,15 @@ def stop_on_signals() -> Iterator[None]:
 
     def handler(signum, frame):
         if os.getpid() != owner:
-            # a child forked before it set its own handlers (a DataLoader worker starting up): it
-            # has nothing to clean up, and raising would print a traceback into the job's log
-            os._exit(128 + signum)
+            # A child forked before it set its own handlers (a DataLoader worker starting up)
+            # ignores the signal, as a started worker does: the parent stops it as it unwinds, and
+            # a worker that died here would turn that clean stop into torch's "worker exited" error.
+            return
         if not first:
             first.append(time.monotonic())
+            if _Holding.depth:
+                _Holding.noted = signum
+                return
             raise Interrupted(signum)
         if time.monotonic() - first[0] > REPEAT_GRACE:
             os._exit(128 + signum)
@@ -68,3 +82,17 @@ def stop_on_signals() -> Iterator[None]:
         for sig, old in previous.items():
             if old is not None:  # None: a handler set outside Python, which cannot be restored
                 signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Within `stop_on_signals()`: a signal during the block raises `Interrupted` when the block
+    ends, not inside it (for code that must not be cut short, such as starting worker processes)."""
+    _Holding.depth += 1
+    try:
+        yield
+    finally:
+        _Holding.depth -= 1
+        if not _Holding.depth and _Holding.noted is not None:
+            signum, _Holding.noted = _Holding.noted, None
+            raise Interrupted(signum)

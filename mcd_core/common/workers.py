@@ -9,6 +9,10 @@ does the second check.
 Workers ignore SIGINT and SIGTERM: a Ctrl-C reaches the whole process group, and a worker that
 died of it would turn the parent's clean stop (`mcd_core.common.interrupt`) into torch's "worker
 killed" error. The parent stops its workers as it unwinds, or takes them with it when it dies.
+
+`WorkerLoader` is the DataLoader to use: it starts its workers with interrupts held
+(`mcd_core.common.interrupt.interrupts_held`), so a Ctrl-C that lands during the forks is raised
+once they are all started, never inside another module's at-fork callback, where it was lost.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import os
 import signal
 import sys
 from typing import Callable
+
+from torch.utils.data import DataLoader
+
+from mcd_core.common.interrupt import interrupts_held
 
 PR_SET_PDEATHSIG = 1
 
@@ -48,3 +56,15 @@ class ExitWithParent:
             signal.signal(sig, signal.SIG_IGN)
         if self.then is not None:
             self.then(worker_id)
+
+
+class WorkerLoader(DataLoader):
+    """A DataLoader whose worker processes start with interrupts held, each running
+    `ExitWithParent` before `worker_init_fn` (when workers are used)."""
+
+    def __init__(self, *args, worker_init_fn: Callable[[int], None] | None = None, **kw):
+        super().__init__(*args, worker_init_fn=ExitWithParent(worker_init_fn), **kw)
+
+    def __iter__(self):
+        with interrupts_held():
+            return super().__iter__()

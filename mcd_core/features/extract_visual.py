@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from mcd_core.features.backbones.visual import STREAM_PATCH, STREAM_POOLED, create_visual_backbone
 from mcd_core.features.backbones.weights import get_source
 from mcd_core.common.atomic import remove_path
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.common.progress import progress
-from mcd_core.common.workers import ExitWithParent
+from mcd_core.common.workers import WorkerLoader
 from mcd_core.media.frames_shard import FramesShard, read_frames_shard
 from mcd_core.features.merge import failures_path
 from mcd_core.media.shardrun import ON_ERROR_CHOICES, Failure, VideoError, write_failures
@@ -128,9 +128,9 @@ def _run_model(job: VisualJob, model, preprocess, writers: dict[str, RowWriter],
                paths: list[Path], seconds: int, device: torch.device, stage: str = STAGE) -> dict[int, str]:
     """Write each video's rows to `writers` as soon as its `seconds` frames are done (only the
     videos a batch spans are held in memory); returns decode errors by video row (rows dropped)."""
-    loader = DataLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
+    loader = WorkerLoader(_FrameImages(paths, preprocess), batch_size=job.batch_size, shuffle=False,
                         num_workers=job.workers, collate_fn=_collate,
-                        worker_init_fn=ExitWithParent(_worker_init),
+                        worker_init_fn=_worker_init,
                         pin_memory=device.type == "cuda", persistent_workers=False)
     bad: dict[int, str] = {}
     pending: dict[int, dict[str, np.ndarray]] = {}   # row -> stream -> (T, ...) being filled

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import torch
-from torch.utils.data import DataLoader
 from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import write_text
@@ -20,7 +19,7 @@ from mcd_core.data.vocab import Vocab
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.models import ConfigError, build_model, config_from_dict, get_architecture
 from mcd_core.scoring.checkpoint import CheckpointError, read_checkpoint
-from mcd_core.common.workers import ExitWithParent
+from mcd_core.common.workers import WorkerLoader
 
 PREDICTION_COLUMNS = ("question_id", "video_id", "type", "answer", "prediction", "correct")
 
@@ -36,8 +35,8 @@ def eval_batches(data: AVQADataset | ResidentBatches, batch_size: int, workers: 
                  device: torch.device) -> Iterable[dict]:
     if isinstance(data, ResidentBatches):
         return data.batches(batch_size)
-    return DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers,
-                      pin_memory=device.type == "cuda", worker_init_fn=ExitWithParent())
+    return WorkerLoader(data, batch_size=batch_size, shuffle=False, num_workers=workers,
+                      pin_memory=device.type == "cuda")
 
 
 @torch.no_grad()

@@ -13,9 +13,8 @@ import logging
 from typing import Iterable
 
 import torch
-from torch.utils.data import DataLoader
 
-from mcd_core.common.workers import ExitWithParent
+from mcd_core.common.workers import WorkerLoader
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.resident import ResidentBatches
 from mcd_core.training.config import TrainConfig
@@ -48,8 +47,8 @@ def train_batches(data, cfg: TrainConfig, generator: torch.Generator, device: to
     """One epoch of shuffled training batches."""
     if isinstance(data, ResidentBatches):
         return data.batches(cfg.batch_size, shuffle=True, generator=generator)
-    return DataLoader(data, batch_size=cfg.batch_size, shuffle=True, generator=generator,
-                      num_workers=cfg.workers, pin_memory=device.type == "cuda", worker_init_fn=ExitWithParent())
+    return WorkerLoader(data, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                      num_workers=cfg.workers, pin_memory=device.type == "cuda")
 
 
 def model_precision(cfg: TrainConfig, device: torch.device) -> str:

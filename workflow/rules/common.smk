@@ -4,7 +4,6 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.exceptions import WorkflowError
 
 from mcd_core import workflow as pipeline
 from mcd_core.media.shardrun import write_shard_list
@@ -240,15 +239,15 @@ def tag_parts(wildcards):
     try:
         return peers.split_tag(wildcards.variant, wildcards.tag)
     except peers.TagError as exc:
-        raise WorkflowError(str(exc)) from None
+        stop(exc)
 
 # --- used by features.smk ---
 def token_frames_input(wildcards):
     """The frames shard of a token store; the stream must be the one its backbone writes."""
     want = peers.TOKEN_STREAMS.get(wildcards.backbone)
     if want != wildcards.stream:
-        raise WorkflowError(f"no token store {wildcards.stream}/{wildcards.backbone}: token backbones and "
-                            f"their streams are {peers.TOKEN_STREAMS}")
+        stop(f"no token store {wildcards.stream}/{wildcards.backbone}: token backbones and "
+             f"their streams are {peers.TOKEN_STREAMS}")
     return f"results/{wildcards.dataset}/frames/{wildcards.shard}"
 
 
