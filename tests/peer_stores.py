@@ -32,8 +32,8 @@ def word_vector(word: str, dim: int, salt: int = 0) -> np.ndarray:
 def write_peer_stores(directory: Path, questions, visual: np.ndarray, video_ids, name: str = "task",
                       positions: int = 4, frames: int = 4, tokens: int = 3, text_dim: int = 12,
                       max_words: int = 16, noise: float = 0.1, seed: int = 0) -> dict[str, Path]:
-    """Paths of: "visual_patch" (--visual of PSTP-Net), "visual_map", "tome", "text_sentence",
-    "text_words", "prompt_sentence" stores."""
+    """Paths of: "visual_patch" (--visual of PSTP-Net), "visual_cls" (its CLS frame input), "visual_map",
+    "tome", "text_sentence", "text_words", "prompt_sentence" stores."""
     rng = np.random.default_rng(seed)
     n, seconds, dim = visual.shape
     lengths = [seconds] * n
@@ -43,6 +43,8 @@ def write_peer_stores(directory: Path, questions, visual: np.ndarray, video_ids,
     out = {
         "visual_patch": write_store(directory / f"{name}_patch.zarr", patches, lengths, video_ids,
                                     _meta("visual_patch", "synthetic", dim, seconds, patch_tokens=positions)),
+        "visual_cls": write_store(directory / f"{name}_cls.zarr", visual, lengths, video_ids,
+                                  _meta("visual", "clip_vit_b32", dim, seconds)),
         "visual_map": write_store(directory / f"{name}_map.zarr", patches, lengths, video_ids,
                                   _meta("visual_map", "resnet18_14x14", dim, seconds)),
         "tome": write_store(directory / f"{name}_tome.zarr", tome, [frames] * n, video_ids,
@@ -71,6 +73,7 @@ def write_peer_stores(directory: Path, questions, visual: np.ndarray, video_ids,
 def peer_inputs(stores: dict[str, Path], architecture: str) -> dict[str, Path]:
     """The `--input` mapping of `architecture` from `write_peer_stores` paths."""
     return {"avst": {"visual_map": stores["visual_map"]},
-            "pstp_net": {"question_clip": stores["text_sentence"], "question_words": stores["text_words"]},
+            "pstp_net": {"question_clip": stores["text_sentence"], "question_words": stores["text_words"],
+                         "visual_cls": stores["visual_cls"]},
             "tspm": {"tome": stores["tome"], "question_clip": stores["text_sentence"],
                      "prompt_clip": stores["prompt_sentence"]}}[architecture]

@@ -28,7 +28,35 @@ SMALL = dict(d_model=16, ffn_hidden=16, audio_dim=5, visual_dim=7, text_dim=12, 
 def pstp_batch(b=4, t=6, n=6, seed=0):
     g = torch.Generator().manual_seed(seed)
     return {"audio": torch.randn(b, t, 5, generator=g), "visual": torch.randn(b, t, n, 7, generator=g),
-            "question_clip": torch.randn(b, 1, 12, generator=g), "question_words": torch.randn(b, 5, 12, generator=g)}
+            "question_clip": torch.randn(b, 1, 12, generator=g), "question_words": torch.randn(b, 5, 12, generator=g),
+            "visual_cls": torch.randn(b, t, 7, generator=g)}
+
+
+PSTP_SMALL = dict(segments=3, top_k=1, top_m=2, patches=6, frame_dim=7, **SMALL)
+
+
+def test_pstp_released_reads_the_cls_frames_and_the_fixed_one_the_patch_mean():
+    """pstp_net_released's frame feature is the CLS store (`visual_cls`), as the released loader's
+    token 0; pstp_net's is the mean of the patch tokens, and it never looks at `visual_cls`."""
+    torch.manual_seed(0)
+    released = build_model(variant_config("pstp_net_released", **PSTP_SMALL)).eval()
+    fixed = build_model(variant_config("pstp_net", **PSTP_SMALL)).eval()
+    assert (released.cfg.frame_source, fixed.cfg.frame_source) == ("cls", "patch_mean")
+    b = pstp_batch()
+    new_cls = dict(b, visual_cls=torch.randn_like(b["visual_cls"]))
+    # other patch tokens (their mean moved): the released frames do not come from the patches
+    new_patches = dict(b, visual=torch.randn_like(b["visual"]))
+    without_cls = {k: v for k, v in b.items() if k != "visual_cls"}
+    with torch.no_grad():
+        assert not torch.allclose(released(b).logits, released(new_cls).logits, atol=1e-5)
+        assert torch.equal(fixed(b).logits, fixed(new_cls).logits)
+        assert torch.equal(fixed(b).logits, fixed(without_cls).logits)
+        # released: the fusion reads only (audio, CLS frames, words), so the patches change nothing;
+        # fixed: its frames are the patch mean
+        assert torch.allclose(released(b).logits, released(new_patches).logits, atol=1e-6)
+        assert not torch.allclose(fixed(b).logits, fixed(new_patches).logits, atol=1e-5)
+        with pytest.raises(KeyError, match="visual_cls"):
+            released(without_cls)
 
 
 @pytest.mark.parametrize("released", [False, True])
@@ -47,14 +75,14 @@ def test_pstp_top_m_gather_is_per_sample_unless_released(released):
 
 def test_pstp_released_fusion_ignores_the_selections():
     torch.manual_seed(0)
-    cfg = variant_config("pstp_net_released", segments=3, top_k=1, top_m=2, patches=6, **SMALL)
+    cfg = variant_config("pstp_net_released", **PSTP_SMALL)
     model = build_model(cfg).eval()
     with torch.no_grad():
         for module in (model.patch_proj, model.audio_guided.query.ffn.linear2):
             module.weight.mul_(5)  # only feeds selections: no effect as released
         b = pstp_batch()
         base = model(b).logits
-        fixed = build_model(variant_config("pstp_net", segments=3, top_k=1, top_m=2, patches=6, **SMALL)).eval()
+        fixed = build_model(variant_config("pstp_net", frame_source="cls", **PSTP_SMALL)).eval()
         fixed.load_state_dict(model.state_dict())
         assert not torch.allclose(fixed(b).logits, base, atol=1e-4)
     torch.manual_seed(0)
@@ -151,9 +179,10 @@ def test_dataset_hands_each_peer_its_inputs(stores):
                        inputs=open_inputs(architecture_inputs("pstp_net"), peer_inputs(extra, "pstp_net"), "p"))
     first = pstp[0]
     assert first["visual"].shape == (6, 4, 7) and first["question_words"].shape == (16, 12)
+    assert first["visual_cls"].shape == (6, 7)  # the CLS frame store, one row a second
     resident = next(ResidentBatches(pstp).batches(len(pstp)))
     loaded = pstp.__getitems__(list(range(len(pstp))))
-    for key in ("visual", "question_words", "question_clip", "question_words_len"):
+    for key in ("visual", "visual_cls", "question_words", "question_clip", "question_words_len"):
         assert torch.equal(resident[key], torch.stack([x[key] for x in loaded])), key
 
 
@@ -165,7 +194,8 @@ def test_input_declaration_errors_name_the_key(stores):
         open_inputs(architecture_inputs("avst"), {"visual_map": extra["visual_map"], "bogus": extra["tome"]}, "a")
     with pytest.raises(StoreError, match="needs a .text_sentence. store"):
         open_inputs(architecture_inputs("pstp_net"), {"question_clip": extra["tome"],
-                                                      "question_words": extra["text_words"]}, "p")
+                                                      "question_words": extra["text_words"],
+                                                      "visual_cls": extra["visual_cls"]}, "p")
     with pytest.raises(InputError, match="KEY=PATH"):
         parse_input_flags(["visual_map"])
     with pytest.raises(InputError, match="twice"):

@@ -16,7 +16,7 @@ from mcd_core.features.store import FeatureStore, StoreError, open_store
 
 # Per-video streams on the run's time axis: the run's stride applies to them. Others (ToMe's 10
 # sampled frames, text) are handed over whole.
-STRIDED_STREAMS = ("visual_map",)
+STRIDED_STREAMS = ("visual_map", "visual")
 
 
 class InputError(ValueError):

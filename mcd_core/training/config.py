@@ -111,6 +111,11 @@ def resolve_train_config(variant: str, flags: dict, overrides: dict[str, str]) -
     return cfg
 
 
+# batch keys whose seconds random_frames draws together (training/sampling.py): the run's streams and
+# PSTP-Net's CLS frame input, a per-video store on the same time axis
+SAMPLED_KEYS = ("audio", "visual", "visual_cls")
+
+
 def _check_random_frames(variant: str, cfg: TrainConfig) -> None:
     """`random_frames` draws seconds of the run's audio and visual streams only: an architecture that
     also reads a per-video store on its own time axis (AVST's maps, TSPM's ToMe frames) would see
@@ -118,7 +123,7 @@ def _check_random_frames(variant: str, cfg: TrainConfig) -> None:
     if not cfg.random_frames:
         return
     architecture = get_architecture(get_variant(variant).architecture)
-    timed = [i.key for i in architecture.inputs if i.per == "video"]
+    timed = [i.key for i in architecture.inputs if i.per == "video" and i.key not in SAMPLED_KEYS]
     if timed:
         raise ConfigError(f"train field 'random_frames' is not supported by variant {variant!r}: its "
                           f"architecture {architecture.name!r} also reads per-video store(s) "

@@ -4,6 +4,7 @@ Per question, k of the video's real seconds are drawn without replacement and ke
 audio and visual get the same seconds, so the two streams stay aligned. A video with at most k real
 seconds keeps all of them. The model's time encoding then counts the kept steps 0..k-1. The sampled batch has T' = k steps; `*_len` become the kept counts.
 A stream may carry more axes after time (PSTP-Net's patch tokens, (B, T, P, D)): whole seconds are drawn.
+PSTP-Net's CLS frame input `visual_cls` (one row a second, like `visual`) gets the same seconds.
 Per-question inputs (CLIP text rows) need no sampling; per-video stores on their own time axis are refused
 by the train config (`training.config`).
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import torch
 
-STREAMS = ("audio", "visual")
+from mcd_core.training.config import SAMPLED_KEYS
+
+STREAMS = SAMPLED_KEYS
 
 
 def sample_frames(batch: dict, k: int, generator: torch.Generator | None = None) -> dict:

@@ -3,8 +3,9 @@ global-local perception and a self-attention fusion with the CLIP question words
 
 Inputs: `visual` (B, T, N, D) CLIP ViT-B/32 projected patch tokens (the run's --visual patch store,
 un-averaged), `audio` (B, T, 128), `question_clip` (B, 1, 512) the sentence (EOT) feature,
-`question_words` (B, 77, 512) the word tokens. The frame feature is the mean of the patch tokens:
-the released code reads the CLS token, which our patch store does not hold (docs/peers.md).
+`question_words` (B, 77, 512) the word tokens, `visual_cls` (B, T, 512) the projected CLS a second
+(the `visual` store of clip_vit_b32). The frame feature is the mean of the patch tokens
+(`frame_source="patch_mean"`) or, as the released code reads it, the CLS (`"cls"`; docs/peers.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class PSTPNet(nn.Module):
         self.cfg = cfg
         d, heads, ffn, drop = cfg.d_model, cfg.n_heads, cfg.ffn_hidden, cfg.dropout
         self.audio_proj = nn.Linear(cfg.audio_dim, d)
-        self.visual_proj = nn.Linear(cfg.visual_dim, d)
+        self.visual_proj = nn.Linear(cfg.frame_dim if cfg.frame_source == "cls" else cfg.visual_dim, d)
         self.patch_proj = nn.Linear(cfg.visual_dim, d)
         self.word_proj = nn.Linear(cfg.text_dim, d)
         self.question_proj = nn.Linear(cfg.text_dim, d)
@@ -50,8 +51,14 @@ class PSTPNet(nn.Module):
         cfg = self.cfg
         raw = batch["visual"]                                                       # (B, T, N, Dv)
         steps = min(raw.shape[1], batch["audio"].shape[1])
+        if cfg.frame_source == "cls":
+            steps = min(steps, batch["visual_cls"].shape[1])
         audio = self.audio_proj(batch["audio"][:, :steps])                          # (B, T, D)
-        visual = self.visual_proj(raw[:, :steps].mean(2))                           # (B, T, D)
+        if cfg.frame_source == "cls":  # released: token 0 (CLS) of the frame's tokens
+            frames = batch["visual_cls"][:, :steps]                                 # (B, T, Df)
+        else:
+            frames = raw[:, :steps].mean(2)                                         # (B, T, Dv)
+        visual = self.visual_proj(frames)                                           # (B, T, D)
         patches = self.patch_proj(raw[:, :steps])                                   # (B, T, N, D)
         words = self.word_proj(batch["question_words"])                             # (B, L, D)
         q = self.question_proj(batch["question_clip"][:, 0])                        # (B, D)
