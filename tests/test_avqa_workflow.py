@@ -62,6 +62,25 @@ def test_avqa_config_plans_table5(tmp_path):
     write_config(tmp_path, config)
     out = (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n", "-p", "results/avqa/table5.csv"))
     assert "--per-second" in out and "embeddings of each second, L_a = 10 x 2048" in out
+    # the other reading is another store, another run and another row, never the same paths
+    assert "--backbone panns_cnn14_32k " in out and "results/avqa/features/audio/panns_cnn14_32k_per_second.zarr" in out
+    assert "results/avqa/runs/resnext101_3d_kinetics-panns_cnn14_32k_per_second/mcd/seed0" in out
+    assert "features/audio/panns_cnn14_32k.zarr" not in out
+
+
+def test_the_audio_store_name_says_which_reading_it_holds():
+    from mcd_core.features.backbones.audio import get_audio_entry
+    from mcd_core.workflow import audio_store_backbone, audio_store_name
+    from mcd_core.workflow.config import AUDIO_RATES, CLIP_LEVEL_AUDIO
+
+    assert [b for b in AUDIO_RATES if get_audio_entry(b).spec.clip_level] == list(CLIP_LEVEL_AUDIO)
+    for backbone in AUDIO_RATES:
+        for per_second in (False, True):
+            name = audio_store_name({"audio_backbone": backbone, "audio_per_second": per_second})
+            clip = backbone in CLIP_LEVEL_AUDIO
+            assert name == (backbone + "_per_second" if clip and per_second else backbone)
+            assert audio_store_backbone(name) == (backbone, clip and per_second)
+    assert audio_store_backbone("vggish_per_second") == ("vggish_per_second", False)
 
 
 def test_avqa_dataset_writes_table5_not_table3(tmp_path):

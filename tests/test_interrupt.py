@@ -303,10 +303,6 @@ def _one_line_stop(log: Path, verb: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-# Flaky (issue 21 stays open for it): in about one run of three the Ctrl-C lands while the
-# extraction job's DataLoader worker is starting, and Snakemake then outlives the 15 s limit or the
-# job log gets a worker's traceback. Kept running (a pass shows as XPASS) until that is fixed.
-@pytest.mark.xfail(strict=False, reason="Ctrl-C during a DataLoader worker's start-up: see the comment")
 def test_snakemake_sigint_stops_extraction_and_training_and_a_rerun_resumes(tmp_path):
     from test_workflow import TINY_DEMO, snakemake, write_config
 
@@ -336,3 +332,25 @@ def test_snakemake_sigint_stops_extraction_and_training_and_a_rerun_resumes(tmp_
     assert f"resuming {RUN} after epoch {epoch} with 1 threads" in log.read_text()
     assert len(metrics.read_text().splitlines()) == 1 + 10 and (tmp_path / PREDICTIONS).is_file()
     assert not _tmp_leftovers(results)
+
+
+def _raised_in(filename: str, exc: BaseException):
+    try:
+        exec(compile("raise exc", filename, "exec"), {"exc": exc})
+    except BaseException:
+        return sys.exc_info()
+
+
+def test_workers_drop_only_the_resource_sharers_closed_connections(monkeypatch, capsys):
+    """A worker's resource-sharer thread meeting a stopped parent printed a traceback into the log."""
+    from mcd_core.common.workers import drop_closed_connections_of_the_resource_sharer
+
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    drop_closed_connections_of_the_resource_sharer()
+    sys.excepthook(*_raised_in("/usr/lib/python3/multiprocessing/resource_sharer.py", ConnectionResetError(104, "reset")))
+    sys.excepthook(*_raised_in("/usr/lib/python3/multiprocessing/resource_sharer.py", BrokenPipeError(32, "pipe")))
+    assert capsys.readouterr().err == ""
+    sys.excepthook(*_raised_in("/usr/lib/python3/multiprocessing/resource_sharer.py", ValueError("kept")))
+    sys.excepthook(*_raised_in("elsewhere.py", ConnectionResetError(104, "kept too")))
+    err = capsys.readouterr().err
+    assert "ValueError: kept" in err and "ConnectionResetError: [Errno 104] kept too" in err

@@ -10,6 +10,10 @@ Workers ignore SIGINT and SIGTERM: a Ctrl-C reaches the whole process group, and
 died of it would turn the parent's clean stop (`mcd_core.common.interrupt`) into torch's "worker
 killed" error. The parent stops its workers as it unwinds, or takes them with it when it dies.
 
+A worker sends its batches' shared memory to the parent through multiprocessing's resource-sharer
+thread; when the parent stops early, that thread meets a closed connection and printed a traceback
+into the job's log. Workers drop those errors (and only those: a closed connection in that thread).
+
 `WorkerLoader` is the DataLoader to use: it starts its workers with interrupts held
 (`mcd_core.common.interrupt.interrupts_held`), so a Ctrl-C that lands during the forks is raised
 once they are all started, never inside another module's at-fork callback, where it was lost.
@@ -42,9 +46,29 @@ def exit_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def _in_resource_sharer(tb) -> bool:
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith("resource_sharer.py"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def drop_closed_connections_of_the_resource_sharer() -> None:
+    """Silence multiprocessing's resource-sharer thread when the parent closed its end (that
+    thread reports its errors through `sys.excepthook` itself)."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, (ConnectionError, EOFError)) and _in_resource_sharer(tb):
+            return
+        previous(exc_type, exc, tb)
+    sys.excepthook = hook
+
+
 class ExitWithParent:
-    """A picklable `worker_init_fn`: `exit_with_parent`, SIGINT and SIGTERM ignored, then an
-    optional further initialiser."""
+    """A picklable `worker_init_fn`: `exit_with_parent`, SIGINT and SIGTERM ignored, the
+    resource sharer's closed connections dropped, then an optional further initialiser."""
 
     def __init__(self, then: Callable[[int], None] | None = None):
         self.parent_pid = os.getpid()
@@ -54,6 +78,7 @@ class ExitWithParent:
         exit_with_parent(self.parent_pid)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+        drop_closed_connections_of_the_resource_sharer()
         if self.then is not None:
             self.then(worker_id)
 

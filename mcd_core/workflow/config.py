@@ -23,6 +23,10 @@ SECTIONS = ("extraction", "training", "table")
 # the rate each audio backbone reads, and the visual backbones that read videos (3D clips) rather
 # than the 1-fps frames.
 AUDIO_RATES = {"vggish": 16000, "panns_cnn14": 16000, "panns_cnn14_32k": 32000}
+# Audio backbones that embed a whole clip unless `audio_per_second` (the registry's `clip_level`;
+# a constant here so that reading the config imports no network code; a test checks they agree).
+CLIP_LEVEL_AUDIO = ("panns_cnn14_32k",)
+PER_SECOND = "_per_second"
 CLIP_BACKBONES = ("resnext101_3d_kinetics",)
 
 
@@ -116,6 +120,24 @@ def check_config(config: dict) -> None:
 def audio_sample_rate(extraction: dict) -> int:
     """The audio stage's rate for a dataset: its setting, else what its audio backbone reads."""
     return extraction.get("audio_sample_rate") or AUDIO_RATES.get(extraction["audio_backbone"], 16000)
+
+
+def audio_store_name(extraction: dict) -> str:
+    """The name of a dataset's audio store, and the audio half of its run tags: the backbone's, with
+    `_per_second` when a clip-level backbone embeds each second (`audio_per_second`), so that the
+    two readings of AVQA's audio never share a store, a run or a table row."""
+    backbone = extraction["audio_backbone"]
+    if extraction.get("audio_per_second") and backbone in CLIP_LEVEL_AUDIO:
+        return backbone + PER_SECOND
+    return backbone
+
+
+def audio_store_backbone(name: str) -> tuple[str, bool]:
+    """(registry backbone, per_second) of an audio store name (`audio_store_name`'s inverse)."""
+    base = name[:-len(PER_SECOND)] if name.endswith(PER_SECOND) else None
+    if base in CLIP_LEVEL_AUDIO:
+        return base, True
+    return name, False
 
 
 def _check_audio_rate(name: str, extraction: dict) -> None:

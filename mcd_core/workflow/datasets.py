@@ -20,7 +20,7 @@ from mcd_core.data.formats import get_format
 from mcd_core.common.ids import avqa_demo_video_id, question_id_problem, video_id_problem
 from mcd_core.data.questions import AnnotationError, AnnotationSet, cross_split_duplicates
 from mcd_core.media.shardrun import VIDEO_EXTENSIONS, Failure, write_failures
-from mcd_core.workflow.config import SECTIONS, ConfigError, imported_backbone
+from mcd_core.workflow.config import SECTIONS, ConfigError, audio_store_name, imported_backbone
 
 SPLITS = ("train", "val", "test")
 # Missing videos named in the stop message; the rest are counted.
@@ -59,9 +59,15 @@ class DatasetSettings:
                 for split, path in self.annotations.items()}
 
     @property
+    def audio_store(self) -> str:
+        """The audio store's name: the backbone's, `_per_second` added for that reading of a
+        clip-level backbone (`config.audio_store_name`)."""
+        return audio_store_name(self.extraction)
+
+    @property
     def feature_tag(self) -> str:
         """Names the backbone pair of a run: it is part of every path that depends on features."""
-        return f"{self.extraction['visual_backbone']}-{self.extraction['audio_backbone']}"
+        return f"{self.extraction['visual_backbone']}-{self.audio_store}"
 
 
 def dataset_settings(config: dict, name: str) -> DatasetSettings:

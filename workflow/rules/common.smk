@@ -151,8 +151,13 @@ def feature_tag(dataset):
     return settings(dataset).feature_tag
 
 
+def audio_store(dataset):
+    """The audio store's name (the backbone's; `_per_second` for that reading of a clip-level one)."""
+    return settings(dataset).audio_store
+
+
 def merged_store(dataset, stream):
-    backbone = extraction(dataset, "audio_backbone" if stream == "audio" else "visual_backbone")
+    backbone = audio_store(dataset) if stream == "audio" else extraction(dataset, "visual_backbone")
     return f"results/{dataset}/features/{stream}/{backbone}.zarr"
 
 
@@ -179,7 +184,7 @@ def weights_fingerprint(wildcards):
     from mcd_core.features.backbones.weights import file_fingerprint
 
     check_weights(wildcards.dataset)
-    return file_fingerprint(wildcards.backbone, WEIGHTS_DIR)
+    return file_fingerprint(pipeline.audio_store_backbone(wildcards.backbone)[0], WEIGHTS_DIR)
 
 
 def peer_backbones(dataset):
@@ -230,7 +235,7 @@ def method_name(variant, seed, seeds):
 def run_tag(dataset, variant):
     """`<visual>-<audio>[+<input backbone>...]` of a variant's runs: a peer runs on its own visual
     backbone, and a dataset's `peer_backbones` swaps are named in the tag (scoring/peers.py)."""
-    return peers.run_tag(variant, extraction(dataset, "visual_backbone"), extraction(dataset, "audio_backbone"),
+    return peers.run_tag(variant, extraction(dataset, "visual_backbone"), audio_store(dataset),
                          peer_backbones(dataset))
 
 

@@ -14,7 +14,7 @@ wildcard_constraints:
 
 def suite_tag(dataset, row):
     visual = row.visual or extraction(dataset, "visual_backbone")
-    return f"{visual}-{extraction(dataset, 'audio_backbone')}"
+    return f"{visual}-{audio_store(dataset)}"
 
 
 def suite_files(dataset, name, kind):
@@ -98,7 +98,7 @@ def paper_outputs(wildcards):
 def finished_runs(dataset):
     runs = paper_suite.needed_runs(suite_names(dataset), extraction(dataset, "visual_backbone"),
                                    training(dataset, "seeds"), training(dataset, "variants"))
-    audio = extraction(dataset, "audio_backbone")
+    audio = audio_store(dataset)
     return sum(Path(f"results/{dataset}/runs/{r.visual}-{audio}/{r.variant}/seed{r.seed}/final.json").is_file()
                for r in runs)
 

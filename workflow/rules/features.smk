@@ -74,7 +74,9 @@ rule extract_audio:
         "results/{dataset}/benchmarks/audio_features/{backbone}/{shard}.tsv"
     params:
         source=lambda w: "--logmel" if w.backbone == "vggish" else "--audio",
-        window=lambda w: ["--per-second"] if extraction(w.dataset, "audio_per_second") else [],
+        # the store's name says which reading it holds (panns_cnn14_32k_per_second: one a second)
+        backbone=lambda w: pipeline.audio_store_backbone(w.backbone)[0],
+        window=lambda w: ["--per-second"] if pipeline.audio_store_backbone(w.backbone)[1] else [],
         weights=lambda w: weights_flags(w.dataset),
         weights_id=weights_fingerprint,  # tracked only: a new weights file re-runs this job
         device=lambda w: extraction(w.dataset, "device"),
@@ -82,7 +84,7 @@ rule extract_audio:
     resources:
         gpu=1,
     shell:
-        "mcd extract-audio {params.source:q} {input:q} --backbone {wildcards.backbone:q} {params.window:q} {params.weights:q}"
+        "mcd extract-audio {params.source:q} {input:q} --backbone {params.backbone:q} {params.window:q} {params.weights:q}"
         " --device {params.device:q} --precision {params.precision:q} --out {output.store:q} 2> {log:q}"
 
 
