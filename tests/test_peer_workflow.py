@@ -13,10 +13,12 @@ from pathlib import Path
 from test_workflow import REPO, planned_jobs, real_dataset, write_config
 
 def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False,
-         training: dict | None = None) -> subprocess.CompletedProcess:
+         training: dict | None = None, features: dict | None = None) -> subprocess.CompletedProcess:
     config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
     config["run"] = ["real"]
     config["datasets"]["real"]["training"] = {"variants": variants, "seeds": [0, 1], **(training or {})}
+    if features:
+        config["datasets"]["real"]["features"] = features
     write_config(tmp_path, config)
     paths = [str(REPO)]
     if no_torch:
@@ -143,3 +145,22 @@ def test_music_avqa_plans_every_feature_store_the_peers_read(tmp_path):
     assert f"--visual {features}/visual/clip_vit_l14_336.zarr" in train["tspm"]
     assert any("--out-dir results/music_avqa/runs/swinv2_large-vggish/mcd/seed0" in line for line in runs["mcd"])
     assert planned_jobs(proc)["extract_text"] == 4
+
+
+def test_a_peer_stream_the_dataset_imports_serves_every_peer_run_that_reads_it(tmp_path):
+    """AVST's 14x14 maps and PSTP-Net's patch tokens from the baselines' released .npy folders: no
+    token or patch extraction, and the run tags name the imported stores."""
+    for folder in ("maps", "clip"):
+        (tmp_path / "released" / folder).mkdir(parents=True)
+    features = {"visual_map": {"import": "released/maps", "layout": "resnet18_14x14"},
+                "visual_patch": {"import": "released/clip", "layout": "clip_vit_b32_patches"}}
+    proc = plan(tmp_path, ["avst", "pstp_net"], "results/real/table3.csv", features=features, no_torch=True)
+    jobs = planned_jobs(proc)
+    assert jobs["import_features"] == 2 and "extract_visual_patch" not in jobs
+    assert jobs.get("extract_tokens", 0) == 0
+    train = {line.split("--variant ")[1].split()[0]: line for line in shell_lines(proc, "train")
+             if "--seed 0" in line}
+    assert "--input visual_map=results/real/features/visual_map/imported_resnet18_14x14.zarr" in train["avst"]
+    assert "--out-dir results/real/runs/resnet18-vggish+imported_resnet18_14x14/avst/seed0" in train["avst"]
+    assert "--visual results/real/features/visual_patch/imported_clip_vit_b32_patches.zarr" in train["pstp_net"]
+    assert "results/real/runs/imported_clip_vit_b32_patches-vggish" in train["pstp_net"]

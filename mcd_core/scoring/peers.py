@@ -12,6 +12,10 @@ run folder says what it was trained on and a swap is a new run, not a rewrite of
   declaration order (e.g. `clip_vit_b32-vggish+tome_vit_s16_224+clip_text_b32+clip_text_b32`).
 
 The rules read a run's stores back from its tag (`split_tag`, `input_stores`).
+
+A stream the dataset imports (`features` in its config: docs/features.md) serves every peer run
+that reads it: `with_imported` swaps each such key to the imported store (`imported_<layout>`),
+unless `peer_backbones` names another backbone for it, so the run tag says the run read it.
 """
 
 from __future__ import annotations
@@ -81,6 +85,28 @@ def method_label(variant: str) -> str:
 
 def _swaps_for(variant: str, swaps: Swaps | None) -> Mapping[str, str]:
     return (swaps or {}).get(_architecture(variant).name, {})
+
+
+def key_streams(architecture: str) -> dict[str, str]:
+    """`visual` and each declared input key of an architecture -> the stream that key reads."""
+    from mcd_core.models.registry import get_architecture
+
+    arch = get_architecture(architecture)
+    patches = getattr(arch.config_cls(), "needs_patches", False)
+    return {"visual": "visual_patch" if patches else "visual", **{i.key: i.stream for i in arch.inputs}}
+
+
+def with_imported(swaps: Swaps | None, imported: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`swaps` (training.peer_backbones) plus, for every peer architecture, each key whose stream
+    the dataset imports read from that store (`imported`: stream -> the store's backbone name);
+    a key the swaps name keeps their choice."""
+    out = {arch: dict(keys) for arch, keys in (swaps or {}).items()}
+    for arch in PEERS:
+        own = out.setdefault(arch, {})
+        for key, stream in key_streams(arch).items():
+            if stream in imported and key not in own:
+                own[key] = imported[stream]
+    return {arch: keys for arch, keys in out.items() if keys}
 
 
 def run_visual(variant: str, configured: str, swaps: Swaps | None = None) -> str:

@@ -226,6 +226,7 @@ def _check_peer_backbones(where: str, swaps: dict) -> None:
     from mcd_core.features.backbones.streams import backbones_for
     from mcd_core.models import ConfigError as ModelConfigError
     from mcd_core.models import get_architecture
+    from mcd_core.scoring.peers import key_streams
 
     for name, keys in swaps.items():
         try:
@@ -235,8 +236,7 @@ def _check_peer_backbones(where: str, swaps: dict) -> None:
         if not arch.inputs:
             raise ConfigError(f"{where}.{name}: architecture {name!r} reads no extra stores; its visual "
                               f"backbone is extraction.visual_backbone")
-        patches = getattr(arch.config_cls(), "needs_patches", False)
-        streams = {"visual": "visual_patch" if patches else "visual", **{i.key: i.stream for i in arch.inputs}}
+        streams = key_streams(name)
         for key, backbone in keys.items():
             if key not in streams:
                 raise ConfigError(f"{where}.{name}: unknown key {key!r} (choose from {', '.join(streams)})")

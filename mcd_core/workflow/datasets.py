@@ -59,6 +59,15 @@ class DatasetSettings:
                 for split, path in self.annotations.items()}
 
     @property
+    def peer_swaps(self) -> dict[str, dict[str, str]]:
+        """`training.peer_backbones`, plus the imported streams for every peer key that reads them
+        (`scoring.peers.with_imported`)."""
+        from mcd_core.scoring.peers import with_imported
+
+        imported = {stream: imported_backbone(spec) for stream, spec in (self.features or {}).items()}
+        return with_imported(self.training["peer_backbones"], imported)
+
+    @property
     def audio_store(self) -> str:
         """The audio store's name: the backbone's, `_per_second` added for that reading of a
         clip-level backbone (`config.audio_store_name`)."""

@@ -167,11 +167,16 @@ def weights_flags(dataset):
     return ["--weights", ex["weights"], "--seed", str(ex["seed"]), "--weights-dir", WEIGHTS_DIR]
 
 
+def both_imported(dataset):
+    """The visual and the audio stream are both imported (a peer's streams may be too)."""
+    return {"visual", "audio"} <= set(settings(dataset).features or {})
+
+
 def weights_label(dataset):
     """The weights setting as the table shows it: `pretrained` or `random-init(seed S)`."""
     ds = settings(dataset)
     ex = ds.extraction
-    if len(ds.features or {}) == 2:  # both streams imported: no weights of ours (the stores record theirs)
+    if both_imported(dataset):  # no weights of ours (the stores record theirs)
         return "imported"
     return ex["weights"] if ex["weights"] == "pretrained" else f"random-init(seed {ex['seed']})"
 
@@ -188,8 +193,9 @@ def weights_fingerprint(wildcards):
 
 
 def peer_backbones(dataset):
-    """The dataset's `training.peer_backbones`: per architecture, the backbones replacing its own."""
-    return settings(dataset).training["peer_backbones"]
+    """Per peer architecture, the backbones replacing its own: the dataset's
+    `training.peer_backbones`, and the stores of the streams it imports (`features`)."""
+    return settings(dataset).peer_swaps
 
 
 def dataset_backbones(dataset):
@@ -453,7 +459,7 @@ def table_notes(wildcards):
     ex = settings(wildcards.dataset).extraction
     notes = [f"annotations: {annotation(wildcards.dataset, 'test')}"]
     imported = settings(wildcards.dataset).features or {}
-    if len(imported) == 2:  # both streams imported: no backbone of ours ran (the stores' notes say what did)
+    if both_imported(wildcards.dataset):  # no backbone of ours ran (the stores' notes say what did)
         pass
     elif ex["weights"] == "random-init":
         notes.append(

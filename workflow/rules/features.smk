@@ -158,7 +158,7 @@ rule import_features:
     benchmark:
         "results/{dataset}/benchmarks/import/{stream}/{layout}.tsv"
     wildcard_constraints:
-        stream="visual|audio",
+        stream="visual|audio|visual_patch|visual_map|text_sentence|prompt_sentence",
         layout=r"[A-Za-z0-9_]+",
     params:
         flags=import_flags,
