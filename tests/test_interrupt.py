@@ -254,7 +254,7 @@ def test_snakemake_forwards_a_sigint_sent_to_it_alone_to_its_jobs(tmp_path):
 
 RUN = "results/demo/runs/resnet18-vggish/mcd/seed0"
 PREDICTIONS = "results/demo/predictions/resnet18-vggish/mcd_seed0.csv"
-VISUAL_SHARD = "results/demo/features/visual/resnet18/shard_00000.zarr"
+VISUAL_SHARD_DIR = "results/demo/features/visual/resnet18"
 
 
 def _session(sid: int) -> list[str]:
@@ -276,20 +276,21 @@ def _start_and_signal(workdir: Path, ready, to_group: bool) -> None:
     the session is gone within 15 s."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
            str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2", PREDICTIONS]
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    console = workdir / f"snakemake-{time.monotonic_ns()}.txt"  # what it printed, for a failure's message
+    with console.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.time() + 300
         while not ready() and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
-        assert proc.poll() is None, "snakemake ended before the job to interrupt was seen"
+        assert proc.poll() is None, f"snakemake ended before the job to interrupt was seen:\n{console.read_text()[-3000:]}"
         assert any(" mcd " in c for c in _session(proc.pid))
         (os.killpg if to_group else os.kill)(proc.pid, signal.SIGINT)
         signalled = time.time()
         proc.wait(timeout=15)
         while _session(proc.pid) and time.time() < signalled + 15:
             time.sleep(0.1)
-        assert not _session(proc.pid), _session(proc.pid)
+        assert not _session(proc.pid), (_session(proc.pid), console.read_text()[-3000:])
         assert proc.returncode != 0
     finally:
         if proc.poll() is None or _session(proc.pid):
@@ -315,9 +316,17 @@ def test_snakemake_sigint_stops_extraction_and_training_and_a_rerun_resumes(tmp_
     # Ctrl-C at the terminal while a feature store is being written: no store under its final name
     # (a `.tmp-` leftover is allowed only where a second signal cut the cleanup short: the next
     # attempt removes it, checked after the rerun below).
-    _start_and_signal(tmp_path, lambda: list((tmp_path / VISUAL_SHARD).parent.glob(".tmp-*")), to_group=True)
-    assert not (tmp_path / VISUAL_SHARD).exists()
-    _one_line_stop(results / "demo/logs/visual/resnet18/shard_00000.log", "extract-visual")
+    # The two shards' jobs may start in either order: the one whose temporary store is seen is checked.
+    seen: list[str] = []
+    visual = tmp_path / VISUAL_SHARD_DIR
+
+    def writing_a_shard() -> bool:
+        seen[:] = [p.name for p in visual.glob(".tmp-shard_*.zarr-*")] if visual.is_dir() else []
+        return bool(seen)
+    _start_and_signal(tmp_path, writing_a_shard, to_group=True)
+    shard = seen[0][len(".tmp-"):].split(".zarr-")[0]
+    assert not (visual / f"{shard}.zarr").exists()
+    _one_line_stop(results / f"demo/logs/visual/resnet18/{shard}.log", "extract-visual")
 
     # SIGINT to Snakemake alone once an epoch is done: the train job stops too, keeping last.pt.
     metrics = tmp_path / RUN / "metrics.csv"

@@ -148,6 +148,28 @@ def test_paper_plan_counts_distinct_runs(tmp_path, capsys):
     assert f"{n} training runs" in text and "31927" in text
 
 
+def test_the_cost_estimate_adds_features_and_training_on_the_measured_card_and_counts_stage_one_runs():
+    from mcd_core.scoring.cost import MEASURED, plan_text, run_seconds, with_stage_one
+
+    card_name, card = next(iter(MEASURED.items()))
+    counts, epochs = (30000, 4500, 9000), 30
+    text = plan_text(["table3"], "resnet18", [0, 1], counts, epochs, variants=["mcd", "avst"],
+                     videos=9288, seconds=60, audio="vggish")
+    suite = needed_runs(["table3"], "resnet18", [0, 1], ["mcd", "avst"])
+    runs = with_stage_one(suite)
+    assert {r.variant for r in runs} - {r.variant for r in suite} == {"avst_grounding"}
+    assert len(runs) == len(suite) + 2                     # one grounding run per seed
+    assert f"{len(runs)} training runs" in text and "2 of them stage-one runs" in text
+    train_h = len(runs) * run_seconds(epochs, counts, card.training) / 3600
+    feat_h = 9288 * 60 * (1 / card.frames["resnet18"] + 1 / card.frames["vggish"]) / 3600
+    line = next(line for line in text.splitlines() if card_name in line)
+    assert f"features {feat_h:.1f} h" in line and f"training {train_h:.1f} h" in line
+    assert f"= {feat_h + train_h:.1f} GPU-hours" in line and "left out" not in line
+    unmeasured = plan_text(["table3"], "clip_vit_l14_336", [0], counts, epochs, variants=["mcd"], videos=10,
+                           seconds=60)
+    assert "not measured on this card, left out: clip_vit_l14_336" in unmeasured
+
+
 def test_markdown_tables_become_html_tables():
     from mcd_core.scoring.mdhtml import markdown_to_html
 

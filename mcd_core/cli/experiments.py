@@ -147,7 +147,8 @@ def run_paper_plan(args: argparse.Namespace) -> int:
     from mcd_core.scoring.cost import plan_text
 
     text = plan_text(args.experiments, args.visual, [int(s) for s in args.seeds], args.questions,
-                     args.epochs, args.finished, args.variants)
+                     args.epochs, args.finished, args.variants, videos=args.videos, seconds=args.seconds,
+                     audio=args.audio)
     write_text(args.out, text + "\n")
     print(text)
     return 0
@@ -204,5 +205,8 @@ def register(subparsers) -> None:
     p.add_argument("--finished", type=int, default=0, help="runs already finished")
     p.add_argument("--variants", nargs="*", default=[],
                    help="the dataset's training.variants: peer rows (avst, pstp_net) are planned when named")
+    p.add_argument("--videos", type=int, help="videos whose features are extracted (for the cost estimate)")
+    p.add_argument("--seconds", type=int, help="seconds (T) of each video (for the cost estimate)")
+    p.add_argument("--audio", default="vggish", help="the dataset's audio backbone (for the cost estimate)")
     p.add_argument("--out", type=Path, required=True, help="file to write")
     p.set_defaults(func=run_paper_plan)

@@ -96,8 +96,10 @@ def paper_outputs(wildcards):
 
 
 def finished_runs(dataset):
-    runs = paper_suite.needed_runs(suite_names(dataset), extraction(dataset, "visual_backbone"),
-                                   training(dataset, "seeds"), training(dataset, "variants"))
+    from mcd_core.scoring.cost import with_stage_one
+
+    runs = with_stage_one(paper_suite.needed_runs(suite_names(dataset), extraction(dataset, "visual_backbone"),
+                                                  training(dataset, "seeds"), training(dataset, "variants")))
     audio = audio_store(dataset)
     return sum(Path(f"results/{dataset}/runs/{r.visual}-{audio}/{r.variant}/seed{r.seed}/final.json").is_file()
                for r in runs)
@@ -106,7 +108,8 @@ def finished_runs(dataset):
 def suite_plan(wildcards):
     ds = wildcards.dataset
     return plan_text(suite_names(ds), extraction(ds, "visual_backbone"), training(ds, "seeds"),
-                     question_counts(ds), suite_epochs(ds), finished_runs(ds), training(ds, "variants"))
+                     question_counts(ds), suite_epochs(ds), finished_runs(ds), training(ds, "variants"),
+                     videos=len(video_ids(ds)), seconds=settings(ds).seconds, audio=extraction(ds, "audio_backbone"))
 
 
 def suite_plan_flags(wildcards):
@@ -114,7 +117,9 @@ def suite_plan_flags(wildcards):
     counts = question_counts(ds)
     flags = ["--experiments", *suite_names(ds), "--visual", extraction(ds, "visual_backbone"),
              "--seeds", *map(str, training(ds, "seeds")), "--epochs", str(suite_epochs(ds)),
-             "--finished", str(finished_runs(ds)), "--variants", *training(ds, "variants")]
+             "--finished", str(finished_runs(ds)), "--variants", *training(ds, "variants"),
+             "--videos", str(len(video_ids(ds))), "--seconds", str(settings(ds).seconds),
+             "--audio", extraction(ds, "audio_backbone")]
     if counts is not None:
         flags += ["--questions", *map(str, counts)]
     return flags
