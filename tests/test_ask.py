@@ -183,8 +183,13 @@ def test_ask_reproduces_the_pipelines_features_and_answers_like_predict(tiny, mo
         probs = model(batch).logits.softmax(-1)[0]
     answer = result.answers[1]
     assert answer.asked.type_key == "Audio/Counting"
-    assert answer.top[0][0] == ckpt["answers"][int(probs.argmax())]
-    assert answer.top[0][1] == pytest.approx(float(probs.max()), abs=1e-5)
+    # ... among the answers of the question's type in training (Audio/Counting: two, yes, no here).
+    assert result.run.type_answers["Audio/Counting"] == ("no", "two", "yes")
+    allowed = [i for i, a in enumerate(ckpt["answers"]) if a in ("no", "two", "yes")]
+    best = max(allowed, key=lambda i: float(probs[i]))
+    assert answer.top[0][0] == ckpt["answers"][best]
+    assert answer.top[0][1] == pytest.approx(float(probs[best]), abs=1e-5)
+    assert {a for a, _ in answer.top} <= {"no", "two", "yes"}
     assert [p for _, p in answer.top] == sorted((p for _, p in answer.top), reverse=True)
     assert {(c.stream, c.level) for c in answer.clues} == {(s, l) for s in ("audio", "visual") for l in ("low", "high")}
     for c in answer.clues:
@@ -218,7 +223,17 @@ def test_cli_prints_answers_clues_and_writes_a_self_contained_page(tiny, capsys,
     assert "unknown words (read as <unk>): before, banjo" in out
     assert out.count("answers: ") == 2
     assert "audio (encoder features)" in out and "visual (association-block features)" in out
+    # What it did: the seconds read, the random-init backbones, the answers ranked.
+    assert f"time:  video is {SECONDS} s; the run reads T = {SECONDS}: used seconds 0-{SECONDS - 1}\n" in out
+    warning = ("the backbones are randomly initialised (visual resnet18, seed 0, audio vggish, seed 0): "
+               "these answers carry no meaning")
+    assert f"NOTE:  {warning}" in out
+    assert "ranked among: the 3 answers of Audio-Visual/Counting questions in training (together" in out
+    assert "ranked among: all 4 answers of the run: the question fits no training template" in out
     text = page.read_text()
+    assert f"<p class='warn' id='random-init'>{warning}</p>" in text
+    assert f"time: video is {SECONDS} s; the run reads T = {SECONDS}" in text
+    assert text.count("ranked among: ") == 2
     assert text.count("class='thumb'") == 2 * SECONDS and text.count("class='plot'") == 2
     assert "<audio controls src='data:audio/wav;base64," in text
     assert "src='http" not in text and "src=\"http" not in text  # nothing fetched from elsewhere
@@ -311,3 +326,90 @@ def test_a_model_without_aggregator_answers_and_says_it_has_no_clues(tiny, capsy
     assert "no audio stream" in out                      # video 00000002 is silent
     page = (tiny / "q_only.html").read_text()
     assert page.count("class='thumb'") == SECONDS and "class='plot'" not in page
+
+
+# --- what ask says it did: seconds read, random weights, answers of the question's type -----------
+
+def test_a_video_longer_than_T_says_which_seconds_were_read(tiny, capsys, tmp_path):
+    from videos import make_video
+
+    video = make_video(tmp_path / "long.mp4", seconds=SECONDS + 2, size=(64, 48), audio="sine")
+    page = tmp_path / "long.html"
+    rc, out, err = _ask(capsys, "--run", tiny / RUN, "--video", video, "--question",
+                        "Is there a cello sound?", "--html", page, "--device", "cpu")
+    assert rc == 0, err
+    line = f"video is {SECONDS + 2} s; the run reads T = {SECONDS}: used seconds 0-{SECONDS - 1} (the last 2 s are not read)"
+    assert f"time:  {line}" in out and line in page.read_text()
+
+
+def test_seconds_used_names_the_seconds_read_and_the_padding():
+    from mcd_core.ask.features import VideoInputs
+
+    def said(duration, length, T, run_seconds=None):
+        inputs = VideoInputs(None, T, length, length, False, [], np.zeros(0), {}, {}, duration,
+                             T if run_seconds is None else run_seconds)
+        return inputs.seconds_used()
+
+    assert said(75.0, 60, 60) == "video is 75 s; the run reads T = 60: used seconds 0-59 (the last 15 s are not read)"
+    assert said(3.2, 3, 60) == ("video is 3.2 s; the run reads T = 60: used seconds 0-2, padded to 60 s by "
+                                "repeating the last second (seconds 3-59 are padding)")
+    assert said(60.04, 60, 60) == "video is 60 s; the run reads T = 60: used seconds 0-59"
+    assert said(0.4, 1, 10) == ("video is 0.4 s; the run reads T = 10: used second 0, padded to 10 s by "
+                                "repeating the last second (seconds 1-9 are padding)")
+    assert said(7.0, 7, 7, run_seconds=0) == "video is 7 s; the run reads no features, T = the video's 7 s: used seconds 0-6"
+
+
+def _fake_run(answers, type_answers, streams=()):
+    from types import SimpleNamespace
+
+    from mcd_core.ask.run import RunSettings
+
+    vocab = Vocab(["<pad>", "<unk>", "How"], ["<pad>", "<unk>"], answers)
+    run = SimpleNamespace(vocab=vocab, type_answers=type_answers, visual=None, audio=None)
+    for s in streams:
+        setattr(run, s.role, s)
+    run.random_streams = RunSettings.random_streams.fget(run)
+    return run
+
+
+def test_answers_of_another_type_are_not_offered_and_the_scope_says_why():
+    from mcd_core.ask.answer import _top, allowed_answers
+    from mcd_core.ask.question import AskedQuestion, Template
+
+    answers = ["cello", "no", "one", "two", "yes"]
+    run = _fake_run(answers, {"Audio/Counting": ("one", "two", "zero")})  # "zero": not a class of the run
+    counting = Template("How many <Object> are sounding?", ("How", "many", "<Object>", "are", "sounding"),
+                        "Audio", "Counting", 5)
+    asked = AskedQuestion("How many cello are sounding", (), (), (), counting, ("cello",))
+    probs = torch.tensor([0.1, 0.05, 0.15, 0.2, 0.5])
+    allowed, scope = allowed_answers(run, asked)
+    assert allowed == [2, 3]
+    top, scope = _top(run, probs, allowed, scope, 3)
+    assert top == [("two", pytest.approx(0.2)), ("one", pytest.approx(0.15))]   # "yes" is not offered
+    assert scope == ("the 2 answers of Audio/Counting questions in training (together 0.350 of the model's "
+                     "probability); the model's top answer over all answers, 'yes' (0.500), is not an answer "
+                     "of this type")
+    free = AskedQuestion("What is it", (), (), (), None, ())
+    allowed, scope = allowed_answers(run, free)
+    assert allowed is None and "fits no training template" in scope
+    assert [a for a, _ in _top(run, probs, allowed, scope, 2)[0]] == ["yes", "two"]
+    assert allowed_answers(run, asked, restrict=False) == (None, "all 5 answers of the run (--all-answers)")
+    other = AskedQuestion("Where is it", (), (), (), Template("Where is it?", ("Where", "is", "it"), "Visual",
+                                                               "Location", 1), ())
+    assert allowed_answers(run, other)[0] is None   # a type without training answers: all, and said so
+
+
+def test_the_random_init_warning_names_the_random_backbones():
+    from mcd_core.ask.report import random_init_line
+    from mcd_core.ask.run import StreamSettings
+
+    def stream(role, backbone, weights):
+        return StreamSettings(role, None, role, backbone, weights, 0, "fp32", {})
+
+    assert random_init_line(_fake_run(["a"], {}, [stream("visual", "resnet18", "pretrained")])) is None
+    both = _fake_run(["a"], {}, [stream("visual", "resnet18", "random-init"), stream("audio", "vggish", "random-init")])
+    assert random_init_line(both) == ("the backbones are randomly initialised (visual resnet18, seed 0, audio "
+                                      "vggish, seed 0): these answers carry no meaning")
+    half = _fake_run(["a"], {}, [stream("visual", "resnet18", "pretrained"), stream("audio", "vggish", "random-init")])
+    assert random_init_line(half) == ("the audio backbone is randomly initialised (audio vggish, seed 0): these "
+                                      "answers carry no meaning")

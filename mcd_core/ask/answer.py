@@ -1,5 +1,13 @@
 """Run the run's model on one video's inputs and a list of questions: top answers with their
-probabilities, and the key clues, i.e. the seconds each aggregator call kept, with its attention."""
+probabilities, and the key clues, i.e. the seconds each aggregator call kept, with its attention.
+
+The answers offered are those of the question's type: a question that fits a training template of
+type "Audio/Counting" is answered among the answers that type's training questions have (numbers),
+never with an answer of another type ("yes", an instrument). Probabilities are the model's, over
+all of its answers (not renormalised), so they stay those of `mcd predict`; `Answer.scope` says
+which answers were ranked, the probability they hold together, and the model's overall top answer
+when it lies outside them. A question that fits no template has no type: all answers are ranked,
+and the scope says why. `restrict=False` (`mcd ask --all-answers`) ranks all answers always."""
 
 from __future__ import annotations
 
@@ -32,6 +40,7 @@ class Answer:
     asked: AskedQuestion
     top: list[tuple[str, float]]   # (answer, probability), most probable first
     clues: list[Clues]             # empty for a model without aggregator (Table II MLPs)
+    scope: str = ""                # which answers were ranked, and why
 
 
 def _batch(run: RunSettings, inputs: VideoInputs, questions: list[AskedQuestion]) -> dict:
@@ -58,10 +67,45 @@ def _clues(selections: dict, row: int, stride: int, seconds: int) -> list[Clues]
     return out
 
 
+def allowed_answers(run: RunSettings, asked: AskedQuestion, restrict: bool = True) -> tuple[list[int] | None, str]:
+    """Class indices the question's answers are ranked among (None: all), and a line saying why."""
+    n = len(run.vocab.answers)
+    if not restrict:
+        return None, f"all {n} answers of the run (--all-answers)"
+    if asked.template is None:
+        return None, (f"all {n} answers of the run: the question fits no training template, so its "
+                      f"type, and with it its answer set, is unknown")
+    known = [a for a in run.type_answers.get(asked.type_key, ()) if a in run.vocab.answers]
+    if not known:
+        return None, (f"all {n} answers of the run: the training annotations give no answer of "
+                      f"{asked.type_key} questions")
+    return [run.vocab.answer_index(a) for a in known], (
+        f"the {len(known)} answers of {asked.type_key} questions in training")
+
+
+def _top(run: RunSettings, probs: torch.Tensor, allowed: list[int] | None, scope: str,
+         top_k: int) -> tuple[list[tuple[str, float]], str]:
+    """The `top_k` most probable answers among `allowed`, and the scope line completed."""
+    answers = run.vocab.answers
+    if allowed is None:
+        p, idx = probs.topk(min(top_k, len(probs)))
+        return [(answers[i], float(v)) for v, i in zip(p.tolist(), idx.tolist())], scope
+    index = torch.tensor(allowed, dtype=torch.long)
+    p, pos = probs[index].topk(min(top_k, len(allowed)))
+    top = [(answers[allowed[j]], float(v)) for v, j in zip(p.tolist(), pos.tolist())]
+    scope += f" (together {float(probs[index].sum()):.3f} of the model's probability)"
+    best = int(probs.argmax())
+    if best not in allowed:
+        scope += (f"; the model's top answer over all answers, {answers[best]!r} ({float(probs[best]):.3f}), "
+                  f"is not an answer of this type")
+    return top, scope
+
+
 @torch.no_grad()
 def answer_questions(run: RunSettings, inputs: VideoInputs, questions: list[AskedQuestion],
-                     top_k: int = 3) -> list[Answer]:
-    """Every question in one batch; the model's outputs are those of its plain forward pass."""
+                     top_k: int = 3, restrict: bool = True) -> list[Answer]:
+    """Every question in one batch; the model's outputs are those of its plain forward pass; the
+    answers ranked are those of each question's type (`allowed_answers`) unless not `restrict`."""
     model = run.model
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in _batch(run, inputs, questions).items()}
@@ -70,8 +114,8 @@ def answer_questions(run: RunSettings, inputs: VideoInputs, questions: list[Aske
     probs = output.logits.float().softmax(-1).cpu()
     answers = []
     for row, asked in enumerate(questions):
-        p, idx = probs[row].topk(min(top_k, probs.shape[1]))
-        top = [(run.vocab.answers[i], float(v)) for v, i in zip(p.tolist(), idx.tolist())]
+        allowed, scope = allowed_answers(run, asked, restrict)
+        top, scope = _top(run, probs[row], allowed, scope, top_k)
         clues = _clues(output.clues, row, run.stride, run.seconds) if has_clues else []
-        answers.append(Answer(asked, top, clues))
+        answers.append(Answer(asked, top, clues, scope))
     return answers

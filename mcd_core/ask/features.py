@@ -45,6 +45,27 @@ class VideoInputs:
     samples: np.ndarray         # (T * 16000,) int16: the audio stage's WAV
     store_rows: dict[str, np.ndarray]  # "audio"/"visual" -> the row the stage wrote, (T, ...) float32
     model_inputs: dict[str, Any]  # the dataset item's feature tensors: audio, visual, *_len
+    duration: float | None = None  # the file's duration in seconds (None: ffmpeg shows none)
+    run_seconds: int | None = None  # the run's T (None or 0: a run without features, T = the video's)
+
+    def seconds_used(self) -> str:
+        """Which seconds of the video the model read, against the run's T: "video is 75 s; the run
+        reads T = 60: used seconds 0-59 (the last 15 s are not read)". No sliding window: the
+        pipeline reads the first T seconds of every video, and so does `mcd ask`."""
+        T, used = self.seconds, max(1, self.length)
+        span = "second 0" if used == 1 else f"seconds 0-{used - 1}"
+        whole = f"{self.duration:.1f}".rstrip("0").rstrip(".") if self.duration else None
+        video = f"video is {whole} s" if whole else f"video has {self.length} s of picture"
+        if not self.run_seconds:
+            return f"{video}; the run reads no features, T = the video's {T} s: used {span}"
+        if self.duration is not None and self.duration >= T + 0.5:
+            rest = self.duration - T
+            return (f"{video}; the run reads T = {T}: used {span} "
+                    f"(the last {rest:.0f} s are not read)")
+        if used < T:
+            return (f"{video}; the run reads T = {T}: used {span}, padded to {T} s by repeating "
+                    f"the last second (seconds {used}-{T - 1} are padding)")
+        return f"{video}; the run reads T = {T}: used {span}"
 
 
 def check_video(path: str | Path) -> tuple[Path, float | None]:
@@ -98,11 +119,13 @@ def prepare_video(run: RunSettings, video: str | Path, device: str = "cpu",
         ext = path.suffix.lower() if path.suffix.lower() in VIDEO_EXTENSIONS else ".mp4"
         os.symlink(path, videos / f"{VIDEO_ID}{ext}")
         try:
-            return _run_stages(run, given, seconds, videos, tmp, device, weights_dir)
+            inputs = _run_stages(run, given, seconds, videos, tmp, device, weights_dir)
         except VideoError as exc:  # one line, naming the user's file rather than the scratch link
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             message = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
             raise AskError(message.replace(str(videos / f"{VIDEO_ID}{ext}"), str(given))) from None
+    inputs.duration, inputs.run_seconds = duration, run.seconds
+    return inputs
 
 
 def _run_stages(run: RunSettings, path: Path, T: int, videos: Path, tmp: Path, device: str,

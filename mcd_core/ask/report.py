@@ -34,6 +34,18 @@ def describe_video(inputs: VideoInputs) -> str:
             f"{inputs.seconds} s at 1 fps)")
 
 
+def random_init_line(run: RunSettings) -> str | None:
+    """The warning for a run whose features came from randomly initialised backbones (None: none)."""
+    random = run.random_streams
+    if not random:
+        return None
+    which = ", ".join(f"{s.role} {s.backbone}, seed {s.seed}" for s in random)
+    if len(random) == len([s for s in (run.visual, run.audio) if s is not None]):
+        return f"the backbones are randomly initialised ({which}): these answers carry no meaning"
+    return (f"the {random[0].role} backbone is randomly initialised ({which}): these answers carry "
+            f"no meaning")
+
+
 def type_line(answer: Answer) -> str:
     a = answer.asked
     if a.template is None:
@@ -48,7 +60,11 @@ def clue_line(c: Clues) -> str:
 
 
 def console_text(run: RunSettings, inputs: VideoInputs, answers: list[Answer]) -> str:
-    lines = [f"video: {describe_video(inputs)}", f"run:   {describe_run(run)}"]
+    lines = [f"video: {describe_video(inputs)}", f"run:   {describe_run(run)}",
+             f"time:  {inputs.seconds_used()}"]
+    warning = random_init_line(run)
+    if warning:
+        lines.append(f"NOTE:  {warning}")
     for n, ans in enumerate(answers, 1):
         a = ans.asked
         lines += ["", f"Q{n}: {a.text}", f"  type: {type_line(ans)}"]
@@ -56,6 +72,8 @@ def console_text(run: RunSettings, inputs: VideoInputs, answers: list[Answer]) -
             lines.append(f"  unknown words (read as <unk>): {', '.join(a.unknown)}")
         if a.ignored:
             lines.append(f"  words past the first 14, not read: {' '.join(a.ignored)}")
+        if ans.scope:
+            lines.append(f"  ranked among: {ans.scope}")
         lines.append("  answers: " + " | ".join(f"{t} {p:.3f}" for t, p in ans.top))
         if ans.clues:
             lines.append("  key clues (seconds kept by the aggregator, attention weight):")
@@ -138,6 +156,7 @@ h1{font-size:20px} h2{font-size:16px;margin:24px 0 6px}
 .bar{height:5px;width:100%%;margin-top:2px} .frame.a .bar{background:%(audio)s}
 .v-key{color:%(visual)s;font-weight:bold} .a-key{color:%(audio)s;font-weight:bold}
 .clues{font-size:13px}
+.warn{color:#c92a2a;font-weight:bold;font-size:14px}
 """ % COLOURS
 
 
@@ -151,6 +170,8 @@ def _answer_section(n: int, ans: Answer, thumbs: list[tuple[str, int, int]], sec
              f"<p class='meta'>type: {e(type_line(ans))}</p>"]
     if a.unknown:
         parts.append(f"<p class='meta'>unknown words (read as &lt;unk&gt;): {e(', '.join(a.unknown))}</p>")
+    if ans.scope:
+        parts.append(f"<p class='meta scope'>ranked among: {e(ans.scope)}</p>")
     parts.append(f"<table class='ans'><tr><th>answer</th><th>probability</th></tr>{rows}</table>")
     if ans.clues:
         parts.append("<p class='clues'>key clues: frames framed in <span class='v-key'>orange</span>: "
@@ -180,9 +201,12 @@ def html_page(run: RunSettings, inputs: VideoInputs, answers: list[Answer]) -> s
              f"<audio controls src='{_data_uri('audio/wav', wav_bytes(inputs))}'></audio>")
     body = "".join(_answer_section(n, a, thumbs, inputs.seconds, inputs.length)
                    for n, a in enumerate(answers, 1))
+    warning = random_init_line(run)
+    warn = f"<p class='warn' id='random-init'>{e(warning)}</p>" if warning else ""
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>mcd ask: {e(inputs.path.name)}"
             f"</title><style>{_CSS}</style></head><body><h1>mcd ask: {e(inputs.path.name)}</h1>"
-            f"<p class='meta'>video: {e(describe_video(inputs))}<br>run: {e(describe_run(run))}</p>"
+            f"<p class='meta'>video: {e(describe_video(inputs))}<br>run: {e(describe_run(run))}<br>"
+            f"time: {e(inputs.seconds_used())}</p>{warn}"
             f"{audio}{body}</body></html>\n")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,13 @@ class RunSettings:
     templates: list[Template]   # the training templates, most frequent first
     type_words: tuple[str, ...]  # the format's modality and type words
     config: dict[str, Any]      # config.json
+    type_answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # question type ("Audio/Counting") -> the answers its training questions have, sorted
+
+    @property
+    def random_streams(self) -> list[StreamSettings]:
+        """The streams whose backbone the run's features were made with randomly initialised."""
+        return [s for s in (self.visual, self.audio) if s is not None and s.weights == "random-init"]
 
 
 def resolve(path: str | None, run_dir: Path) -> Path | None:
@@ -217,8 +224,16 @@ def load_run(run_dir: str | Path, device: Any = "cpu", weights_dir: str | Path |
     if train_path is None or not train_path.is_file():
         raise AskError(f"the run's training annotations {train_path} are missing; `mcd ask` infers "
                        f"question types from their templates")
-    templates = collect_templates(fmt.load(train_path).questions)
+    train = fmt.load(train_path).questions
     return RunSettings(run_dir, checkpoint, model, cfg, vocab, seconds,
                        int(ckpt.get("train_config", {}).get("stride", 1)), audio, visual,
-                       _frames_settings(visual) if visual else None, templates,
-                       tuple(fmt.type_words), config)
+                       _frames_settings(visual) if visual else None, collect_templates(train),
+                       tuple(fmt.type_words), config, answers_by_type(train))
+
+
+def answers_by_type(questions) -> dict[str, tuple[str, ...]]:
+    """Each question type's answer set in the training annotations ("Audio/Counting" -> answers)."""
+    sets: dict[str, set[str]] = {}
+    for q in questions:
+        sets.setdefault(q.type_key, set()).add(q.answer)
+    return {key: tuple(sorted(answers)) for key, answers in sets.items()}

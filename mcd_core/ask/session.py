@@ -34,7 +34,7 @@ def parse_all(run: RunSettings, texts: list[str]) -> list[AskedQuestion]:
 
 
 def ask(run_dir: str | Path, video: str | Path, questions: list[str], device: str = "auto",
-        weights_dir: str | Path | None = None, top_k: int = 3) -> AskResult:
+        weights_dir: str | Path | None = None, top_k: int = 3, restrict: bool = True) -> AskResult:
     if not questions:
         raise AskError("give a question (--question) or a file of questions (--questions)")
     if top_k < 1:
@@ -44,4 +44,4 @@ def ask(run_dir: str | Path, video: str | Path, questions: list[str], device: st
     run = load_run(run_dir, dev, weights_dir)
     asked = parse_all(run, questions)
     inputs = prepare_video(run, video, dev.type, weights_dir)
-    return AskResult(run, inputs, answer_questions(run, inputs, asked, top_k))
+    return AskResult(run, inputs, answer_questions(run, inputs, asked, top_k, restrict))

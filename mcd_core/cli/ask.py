@@ -25,6 +25,14 @@ refused. The question type is that of the training template the question fits (s
 of the text objects. Text objects of a question that fits no template: no type (both type tokens
 <pad>), and as keywords its words that are text-object words of the vocabulary (the slot values of
 the training questions: instruments, left/right, first/last, ...), in order, at most 4.
+
+The answers offered are those of the question's type in the training annotations (a counting
+question gets numbers, never "yes" or an instrument), with the model's own probabilities; the
+output says which answers were ranked, and names the model's overall top answer when it is of
+another type (--all-answers ranks them all). A question that fits no template has no type: all
+answers are ranked, and the output says so. The output also says which seconds of the video the
+run read (its first T; a shorter video is padded), and warns when the run's backbones were
+randomly initialised (its answers then carry no meaning).
 """
 
 
@@ -38,7 +46,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.questions:
         questions += read_questions_file(args.questions)
     result = ask(args.run, args.video, questions, device=args.device, weights_dir=args.weights_dir,
-                 top_k=args.top)
+                 top_k=args.top, restrict=not args.all_answers)
     print(console_text(result.run, result.inputs, result.answers))
     if args.html:
         write_html(args.html, result.run, result.inputs, result.answers)
@@ -61,6 +69,8 @@ def register(subparsers) -> None:
                    help="also write one self-contained page: answers, filmstrip with the kept seconds, "
                         "attention plot, audio player")
     p.add_argument("--top", type=int, default=3, help="answers shown per question (default 3)")
+    p.add_argument("--all-answers", action="store_true",
+                   help="rank every answer of the run, not only those of the question's type")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where extraction and the model run (auto: CUDA when present)")
     p.add_argument("--weights-dir", type=Path, default=None,
