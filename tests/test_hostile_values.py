@@ -169,6 +169,25 @@ def test_a_split_left_without_videos_by_missing_videos_skip_is_named(tmp_path):
             "data/videos") in out
 
 
+@pytest.mark.parametrize("mode, run, target", [
+    ("skip", True, []),                                 # the config check at parse, before the DAG
+    ("skip", False, ["results/real/table3.csv"]),       # a dataset named by its target: at the DAG
+    ("stop", True, []),                                 # not "put them there or skip them"
+])
+def test_a_videos_folder_holding_none_of_the_annotated_videos_stops_before_any_job(tmp_path, mode, run, target):
+    """With `missing_videos: skip` such a dataset went on to extract nothing; the path is wrong."""
+    real_dataset(tmp_path, GOOD, run=run, extraction={"missing_videos": mode})
+    for video in (tmp_path / "data/videos").iterdir():
+        video.unlink()
+    out = only_the_message(snakemake(tmp_path, "-n", *target))
+    lines = [line for line in out.splitlines() if line.startswith("Error: ")]
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: datasets.real: 0 of 2 annotated videos found under data/videos ("), out
+    assert "check `videos` in the config (datasets.real.videos)" in lines[0]
+    assert ("Building DAG" in out) == (not run), out
+    assert not (tmp_path / "results").exists()
+
+
 # -- 4. bytes that are not UTF-8 -------------------------------------------------------------------
 LATIN1 = '[{"video_id": "caf\xe9"}]'.encode("latin-1")   # 0xe9 at byte offset 18
 OFFSET = LATIN1.index(b"\xe9")

@@ -7,6 +7,8 @@ Precedence, lowest first: these defaults (the paper's recipe), the variant's tra
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mcd_core.common.device import DEVICE_CHOICES, PRECISION_CHOICES
@@ -95,10 +97,28 @@ def split_overrides(items: list[str], variant: str) -> tuple[dict[str, str], dic
         elif name in train_fields:
             training[name] = value
         else:
-            arch = get_variant(variant).architecture
-            raise ConfigError(f"--set: unknown field {name!r} (not a field of the {arch!r} "
-                              f"architecture's config nor of TrainConfig)")
+            raise ConfigError(f"--set: {unknown_field_message(name, [variant])}")
     return model, training
+
+
+def unknown_field_message(name: str, variants: Sequence[str]) -> str:
+    """One line for a `field=value` override whose field belongs to none of `variants`: the close
+    match difflib finds, then the valid fields (sorted) of each variant's architecture config and of
+    TrainConfig. `mcd train --set` and the config check of `training.extra` both say this."""
+    by_arch: dict[str, list[str]] = {}
+    for variant in variants:
+        by_arch.setdefault(get_variant(variant).architecture, []).append(variant)
+    valid = set(train_fields())
+    lists = []
+    for arch, names in by_arch.items():
+        fields = sorted(config_fields(names[0]))
+        valid.update(fields)
+        lists.append(f"the {arch!r} architecture's config (variant{'s' if len(names) > 1 else ''} "
+                     f"{', '.join(names)}): {', '.join(fields)}")
+    lists.append(f"TrainConfig: {', '.join(sorted(train_fields()))}")
+    close = difflib.get_close_matches(name, sorted(valid), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown field {name!r}{hint}; valid fields of " + "; of ".join(lists)
 
 
 def resolve_train_config(variant: str, flags: dict, overrides: dict[str, str]) -> TrainConfig:

@@ -197,7 +197,7 @@ def _check_training(where: str, section: dict) -> None:
     job gets the fields of its own variant's architecture (`extra_for_variant`)."""
     from mcd_core.models import ConfigError as ModelConfigError
     from mcd_core.models import apply_overrides, config_fields, list_variants, variant_config
-    from mcd_core.training.config import resolve_train_config, split_overrides, train_fields
+    from mcd_core.training.config import resolve_train_config, split_overrides, train_fields, unknown_field_message
 
     variants = section.get("variants", [])
     for variant in variants:
@@ -208,8 +208,7 @@ def _check_training(where: str, section: dict) -> None:
         name = item.partition("=")[0]
         owners = [v for v in variants if name in config_fields(v)]
         if name not in train_fields() and not owners:
-            raise ConfigError(f"{where}.extra: unknown field {name!r} (not a TrainConfig field, nor a "
-                              f"model field of the variants {variants})")
+            raise ConfigError(f"{where}.extra: {unknown_field_message(name, variants)}")
     _check_peer_backbones(f"{where}.peer_backbones", section.get("peer_backbones", {}))
     try:
         for variant in variants:

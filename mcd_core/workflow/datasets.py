@@ -258,6 +258,24 @@ def missing_videos_message(ds: DatasetSettings, missing: list[str], total: int) 
             f"questions are then left out and the table's notes say how many")
 
 
+def zero_videos_message(ds: DatasetSettings, total: int) -> str:
+    return (f"datasets.{ds.name}: 0 of {total:,} annotated videos found under {ds.videos} (looked for "
+            f"<video_id> with one of {', '.join(VIDEO_EXTENSIONS)}): check `videos` in the config "
+            f"(datasets.{ds.name}.videos) names the folder that holds them")
+
+
+def check_videos_found(ds: DatasetSettings) -> None:
+    """The config check of a dataset built by default: a videos folder holding none of the annotated
+    videos is a wrong `videos` path, whatever `missing_videos` says (`skip` would leave nothing to
+    extract, and the run would fail jobs later). Also stops a dataset not in place, as
+    `dataset_video_ids` would."""
+    if ds.generator is not None or ds.videos is None:
+        return
+    ids, missing = _annotated(ds)
+    if ids and len(missing) == len(ids):
+        raise DatasetNotReadyError(zero_videos_message(ds, len(ids)))
+
+
 def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     """The videos to extract: a generated dataset's ids, or the annotated ids that have a file.
     Annotated videos without a file stop the run here, before any job, unless the dataset's
@@ -268,6 +286,8 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
         check_dataset_ready(ds)
         return annotation_video_ids(list(dict.fromkeys(ds.read_paths[s] for s in SPLITS)), ds.format)
     ids, missing = _annotated(ds)
+    if ids and len(missing) == len(ids):
+        raise DatasetNotReadyError(zero_videos_message(ds, len(ids)))
     if missing and ds.extraction.get("missing_videos", "stop") != "skip":
         raise DatasetNotReadyError(missing_videos_message(ds, list(missing), len(ids)))
     absent = set(missing)

@@ -113,6 +113,8 @@ if workflow.is_main_process:
     try:
         for _name in pipeline.datasets_to_check(CONFIG):
             warn_once(_name, pipeline.check_annotations(settings(_name), Path("results", _name).is_dir()))
+        for _name in CONFIG["run"]:  # built by default: a videos folder holding none of their videos
+            pipeline.check_videos_found(settings(_name))
     except INPUT_ERRORS as exc:
         stop(exc)
 
