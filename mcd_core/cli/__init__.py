@@ -20,7 +20,7 @@ from mcd_core.common.interrupt import exit_status, stop_on_signals
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
 COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "import_features", "peer_features", "weights", "annotations", "train",
-                   "modelcard", "ask", "experiments", "verify")
+                   "modelcard", "ask", "experiments", "verify", "status")
 
 
 class HelpFormatter(argparse.HelpFormatter):
