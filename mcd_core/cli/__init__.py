@@ -19,8 +19,8 @@ from mcd_core.cli.errors import UserError
 from mcd_core.common.interrupt import exit_status, stop_on_signals
 
 # Modules that contribute verbs, in the order their verbs are listed by `mcd --help`.
-COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "features", "import_features", "peer_features", "weights", "annotations", "train",
-                   "modelcard", "ask", "experiments", "verify")
+COMMAND_MODULES = ("pipeline", "demo", "media", "extract", "features", "import_features", "peer_features", "weights",
+                   "annotations", "train", "modelcard", "ask", "experiments", "verify", "status")
 
 
 class HelpFormatter(argparse.HelpFormatter):

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.backbone_args import add_backbone_arguments
+from mcd_core.cli.progress_args import add_progress_argument, shard_report
 from mcd_core.cli.values import at_least
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ def run_extract_clips(args: argparse.Namespace) -> int:
                   out=args.out, weights=args.weights, seed=args.seed, weights_dir=args.weights_dir,
                   device=args.device, precision=args.precision, batch_size=args.batch_size,
                   workers=args.workers, on_error=args.on_error, force=args.force)
-    if extract_clips(job):
+    with shard_report(args, "visual", args.out, args.backbone) as state:
+        state["complete"] = not extract_clips(job)
+    if not state["complete"]:
         log.info("wrote %s", args.out)
     else:
         log.info("%s is complete; nothing to do (--force redoes it)", args.out)
@@ -46,7 +49,10 @@ def run_extract_visual(args: argparse.Namespace) -> int:
                     seed=args.seed, weights_dir=args.weights_dir, device=args.device,
                     precision=args.precision, batch_size=args.batch_size, workers=args.workers,
                     patch_out=args.patch_out, on_error=args.on_error, force=args.force)
-    if extract_visual(job):
+    with shard_report(args, "visual_patch" if args.patch_out else "visual", args.patch_out or args.out,
+                      args.backbone) as state:
+        state["complete"] = not extract_visual(job)
+    if not state["complete"]:
         log.info("wrote %s%s", args.out, f" and {args.patch_out}" if args.patch_out else "")
     else:
         log.info("%s is complete; nothing to do (--force redoes it)", args.out)
@@ -85,6 +91,7 @@ def register(subparsers) -> None:
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad video, or leave it out and list it")
     p.add_argument("--force", action="store_true", help="redo even when the outputs are complete")
+    add_progress_argument(p, "one line when the shard is done")
     p.set_defaults(func=run_extract_visual, uses_gpu=True)
 
     m = subparsers.add_parser("merge", help="merge shard stores into one store",

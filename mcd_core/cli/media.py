@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.backbone_args import add_backbone_arguments
+from mcd_core.cli.progress_args import add_progress_argument, shard_report
 from mcd_core.cli.values import at_least
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,10 @@ def run_frames(args: argparse.Namespace) -> int:
     from mcd_core.media.shards import frames_shard
     from mcd_core.media.shardrun import read_ids
 
-    manifest = frames_shard(args.videos, read_ids(args.ids_file), args.seconds, args.out,
-                            args.frame_short_side or None, args.on_error, args.workers)
+    with shard_report(args, "frames", args.out) as state:
+        manifest = frames_shard(args.videos, read_ids(args.ids_file), args.seconds, args.out,
+                                args.frame_short_side or None, args.on_error, args.workers)
+        state["counts"] = (len(manifest["videos"]), len(manifest["failures"]))
     _summary(manifest, args.out)
     return 0
 
@@ -35,8 +38,10 @@ def run_audio(args: argparse.Namespace) -> int:
     from mcd_core.media.shards import audio_shard
     from mcd_core.media.shardrun import read_ids
 
-    manifest = audio_shard(args.videos, read_ids(args.ids_file), args.seconds, args.out,
-                           args.on_error, args.workers, args.sample_rate)
+    with shard_report(args, "wav", args.out) as state:
+        manifest = audio_shard(args.videos, read_ids(args.ids_file), args.seconds, args.out,
+                               args.on_error, args.workers, args.sample_rate)
+        state["counts"] = (len(manifest["videos"]), len(manifest["failures"]))
     _summary(manifest, args.out)
     return 0
 
@@ -44,7 +49,8 @@ def run_audio(args: argparse.Namespace) -> int:
 def run_logmel(args: argparse.Namespace) -> int:
     from mcd_core.features.logmel import logmel_shard
 
-    logmel_shard(args.audio, args.out)
+    with shard_report(args, "logmel", args.out):
+        logmel_shard(args.audio, args.out)
     log.info("wrote %s", args.out)
     return 0
 
@@ -56,7 +62,9 @@ def run_extract_audio(args: argparse.Namespace) -> int:
                    weights=args.weights, seed=args.seed, weights_dir=args.weights_dir,
                    device=args.device, batch_size=args.batch_size, precision=args.precision,
                    pca=args.pca, per_second=args.per_second)
-    if extract_audio(job):
+    with shard_report(args, "audio", args.out, args.backbone + ("_per_second" if args.per_second else "")) as state:
+        state["complete"] = not extract_audio(job)
+    if not state["complete"]:
         log.info("wrote %s", args.out)
     return 0
 
@@ -69,6 +77,7 @@ def _shard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad video, or leave it out and list it")
     p.add_argument("--workers", type=at_least(1), default=1, help="videos decoded at the same time")
+    add_progress_argument(p, "one line when the shard is done")
 
 
 def register(subparsers) -> None:
@@ -87,6 +96,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("logmel", help="VGGish log-mel patches of an audio shard")
     p.add_argument("--audio", type=Path, required=True, help="audio shard folder (manifest.json)")
     p.add_argument("--out", type=Path, required=True, help="store of stream 'logmel' (.zarr)")
+    add_progress_argument(p, "one line when the shard is done")
     p.set_defaults(func=run_logmel)
 
     p = subparsers.add_parser("extract-audio", help="audio embeddings of a shard",
@@ -104,4 +114,5 @@ def register(subparsers) -> None:
                    help="panns_cnn14_32k: one embedding a second (T, 2048) instead of the clip-level "
                         "(1, 2048) AVQA released")
     p.add_argument("--out", type=Path, required=True, help="store of stream 'audio' (.zarr)")
+    add_progress_argument(p, "one line when the shard is done")
     p.set_defaults(func=run_extract_audio, uses_gpu=True)

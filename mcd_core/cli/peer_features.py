@@ -10,6 +10,7 @@ from pathlib import Path
 from mcd_core.cli.annotations import add_format_argument
 from mcd_core.cli.backbone_args import add_backbone_arguments
 from mcd_core.cli.errors import UserError
+from mcd_core.cli.progress_args import add_progress_argument, shard_report
 from mcd_core.cli.values import at_least
 from mcd_core.features.backbones.streams import STREAM_BACKBONES, TEXT_STREAM_NAMES, token_streams
 
@@ -28,7 +29,9 @@ def run_extract_tokens(args: argparse.Namespace) -> int:
                    seed=args.seed, weights_dir=args.weights_dir, device=args.device,
                    precision=args.precision, batch_size=args.batch_size, workers=args.workers,
                    on_error=args.on_error, force=args.force)
-    if extract_tokens(job):
+    with shard_report(args, token_streams().get(args.backbone, "tokens"), args.out, args.backbone) as state:
+        state["complete"] = not extract_tokens(job)
+    if not state["complete"]:
         log.info("wrote %s", args.out)
     else:
         log.info("%s is complete; nothing to do (--force redoes it)", args.out)
@@ -76,6 +79,7 @@ def register(subparsers) -> None:
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad video, or leave it out and list it")
     p.add_argument("--force", action="store_true", help="redo even when the outputs are complete")
+    add_progress_argument(p, "one line when the shard is done")
     p.set_defaults(func=run_extract_tokens, uses_gpu=True)
 
     t = subparsers.add_parser("extract-text", help="per-question CLIP text features (questions, TSPM prompts)",

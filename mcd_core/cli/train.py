@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from mcd_core.cli.annotations import add_format_argument
+from mcd_core.cli.progress_args import add_progress_argument, announce_of
 from mcd_core.cli.values import at_least
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def run_train(args: argparse.Namespace) -> int:
                      test=args.test, format=args.format, inputs=parse_input_flags(args.input),
                      init_from=args.init_from)
     result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume,
-                              threads=args.threads)
+                              threads=args.threads, announce=announce_of(args))
     verb = "already finished" if result.skipped else "finished"
     log.info("%s %s: best epoch %d, val accuracy %.2f %%", verb, args.out_dir, result.best_epoch,
              result.best_val_acc)
@@ -79,6 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a field of the variant's model config or of TrainConfig (repeatable)")
     add_format_argument(p)
+    add_progress_argument(p, "one line per epoch: loss, val accuracy, time so far, ETA")
     p.set_defaults(func=run_train, uses_gpu=True)
 
     p = subparsers.add_parser("predict", help="write a checkpoint's predictions on an annotation file")

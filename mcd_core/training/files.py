@@ -66,7 +66,7 @@ def content_fingerprint(path: Path) -> str:
 def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_cfg: TrainConfig,
                      model_overrides: dict[str, str] | None = None, resume: bool = False,
                      on_epoch_end: Callable[[int], None] | None = None,
-                     threads: int | None = None) -> TrainResult:
+                     threads: int | None = None, announce: Callable[[str], None] | None = None) -> TrainResult:
     vocab = Vocab.load(files.vocab)
     architecture = get_variant(variant).architecture
     first = get_variant(variant).init_from
@@ -106,4 +106,4 @@ def train_from_files(files: RunFiles, variant: str, out_dir: str | Path, train_c
         inputs["init_from"] = {"path": str(files.init_from), "content": content_fingerprint(Path(files.init_from))}
     return train(model_cfg, train_cfg, train_set, val_set, vocab, out_dir, test_set=test_set,
                  resume=resume, inputs=inputs, on_epoch_end=on_epoch_end, threads=threads,
-                 init_weights=init_weights)
+                 init_weights=init_weights, announce=announce)

@@ -31,6 +31,7 @@ import torch
 from mcd_core.common.progress import progress
 
 from mcd_core.common.atomic import remove_path, write_json, write_text
+from mcd_core.common.progress_lines import Announce, epoch_line, run_label
 from mcd_core.common.device import autocast, choose_device
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.vocab import Vocab
@@ -206,18 +207,24 @@ def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, ra
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset, val_set: AVQADataset,
           vocab: Vocab, out_dir: str | Path, test_set: AVQADataset | None = None, resume: bool = False,
           inputs: dict[str, Any] | None = None, on_epoch_end: Callable[[int], None] | None = None,
-          threads: int | None = None, init_weights: dict[str, torch.Tensor] | None = None) -> TrainResult:
+          threads: int | None = None, init_weights: dict[str, torch.Tensor] | None = None,
+          announce: Announce | None = None) -> TrainResult:
     """Train `model_cfg` and keep the epoch with the best validation accuracy as best.pt (the last
     epoch with `keep="last"`).
 
     `threads`: CPU threads (None: those the resumed run began with, else torch's current count).
     `init_weights`: a state dict whose tensors replace the fresh model's of the same names
-    (`training.init.load_matching`; a resumed run has them in last.pt already)."""
+    (`training.init.load_matching`; a resumed run has them in last.pt already).
+    `announce`: called with one line per finished epoch (`common.progress_lines.epoch_line`: loss,
+    val accuracy, time so far and ETA), and one when the run resumes or is already finished."""
     out_dir = Path(out_dir)
     config = run_config(model_cfg, train_cfg, inputs or {})
     if is_finished(out_dir, config):
         final = json.loads((out_dir / "final.json").read_text())
         log.info("%s already holds a finished run with this config; not training again", out_dir)
+        if announce is not None:
+            announce(f"[{run_label(out_dir)}] already finished: best epoch {final['best_epoch']} "
+                     f"val {final['best_val_acc']:.1f}%")
         return TrainResult(out_dir, final["history"], final["best_epoch"], final["best_val_acc"], skipped=True)
     if len(train_set) == 0:
         raise ConfigError("the training set has no questions (all videos missing from the stores?)")
@@ -244,6 +251,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
         _set_rng_state(ckpt["rng"], generator)
         _write_outputs(out_dir, history, best)  # the outputs a killed job lost, as of last.pt
         log.info("resuming %s after epoch %d with %d threads", out_dir, start, threads)
+        if announce is not None:
+            announce(f"[{run_label(out_dir)}] resuming after epoch {start}/{train_cfg.epochs}")
     else:
         if init_weights is not None:
             loaded = load_matching(model, init_weights)
@@ -258,6 +267,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
     precision = model_precision(train_cfg, device)
     train_data, val_data, test_data = (place(d, train_cfg, device) for d in (train_set, val_set, test_set))
     saved = start  # the epoch last.pt holds
+    began_run, earlier = time.perf_counter(), sum(float(r.get("seconds", 0.0)) for r in history)
     try:
         for epoch in range(start + 1, train_cfg.epochs + 1):
             began = time.perf_counter()
@@ -300,6 +310,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
             saved = epoch
             write_text(out_dir / "metrics.csv", metrics_csv(history))
             plot_curves(history, out_dir / "curves.png", title="/".join(out_dir.resolve().parts[-3:]))
+            if announce is not None:  # ETA: this process's mean wall time per epoch, checkpoints included
+                spent = time.perf_counter() - began_run
+                announce(epoch_line(run_label(out_dir), epoch, train_cfg.epochs, row["train_loss"], val_acc,
+                                    earlier + spent, spent / (epoch - start) * (train_cfg.epochs - epoch)))
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM (mcd_core.common.interrupt)
