@@ -3,7 +3,7 @@ settings of each dataset, its video ids and shards. Imports no torch.
 
 May import: mcd_core.common, mcd_core.media (video file names and failure records),
 mcd_core.features (the torch-free weights-file lookup and table of the streams each backbone writes), mcd_core.data, mcd_core.models, mcd_core.training (its torch-free config and files modules only at
-check time).
+check time), mcd_core.scoring (the torch-free peers table: which stores a peer run reads).
 """
 
 from mcd_core.workflow.config import (AUDIO_RATES, CLIP_BACKBONES, RECIPE_KEYS, SECTIONS, ConfigError,
