@@ -119,14 +119,17 @@ def test_the_sbatch_line(site):
     assert "--gpus=a100:1" in line and "--mem 32000" in line
 
 
-def test_snakemake_reads_the_profile(site):
-    """A dry run through the profile: Snakemake parses every expression (attempt 1)."""
+def test_snakemake_reads_the_profile(site, tmp_path):
+    """A dry run through the profile: Snakemake parses every expression (attempt 1). It plans in
+    an empty folder, so that results already in the checkout cannot hide the extraction job."""
     pytest.importorskip("snakemake_executor_plugin_slurm")  # the profile names its executor
     site.setenv("MCD_SLURM_QOS", "normal")
     site.setenv("MCD_SLURM_GPU_MODEL", "a100")
     snakemake = Path(sys.executable).parent / "snakemake"
-    out = subprocess.run([str(snakemake), "-n", "--profile", str(PROFILE.parent),
-                          "results/demo/table3.csv"], cwd=REPO, capture_output=True, text=True)
+    out = subprocess.run([str(snakemake), "-n", "--profile", str(PROFILE.parent), "--snakefile",
+                          str(REPO / "Snakefile"), "--configfile", str(REPO / "config/config.yaml"),
+                          "--directory", str(tmp_path), "results/demo/table3.csv"],
+                         cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout + out.stderr
     visual = text[text.index("rule extract_visual"):]
