@@ -4,10 +4,15 @@ build end to end on a small demo with the expected ordering."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
 import json
+import re
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -55,7 +60,7 @@ def test_every_paper_target_plans_on_music_avqa_with_shared_runs_and_a_cost(tmp_
     runs = needed_runs([*TABLES, "fig5b"], "swinv2_large", [0, 1, 2])
     assert jobs["train"] == len(runs)                         # one run per (features, variant, seed)
     assert jobs["paper_table"] == len(TABLES) and jobs["fig5b"] == 1 and jobs["paper"] == 1
-    assert jobs["table3_html"] == 1
+    assert jobs["table3_html"] == 1 and jobs["table3_bars"] == 1
     assert jobs["extract_visual"] == 3                        # Table IV: three visual backbones
     late = {r for r in runs if r.variant.startswith("mcd_late")}
     assert jobs["predict"] == len(runs) - len(late)           # Fig. 5(b) reads curves, not predictions
@@ -145,27 +150,20 @@ def report_results(report: Path) -> dict:
     return json.loads(text[start: text.index("};", start) + 1])
 
 
-@pytest.mark.slow
-def test_report_shows_tables_as_tables_bars_and_labelled_curves_in_chromium(built_demo, tmp_path):
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no chromium (apt-get install -y chromium; .ci/run installs it)")
-    report = built_demo / "report.html"
-    snakemake(built_demo, "--report", str(report), "results/demo/table2.csv", "results/demo/table7.csv",
-              "results/demo/table3.html")
-    results = report_results(report)
-    for table in ("table2", "table7", "table3"):
-        assert results[f"results/demo/{table}.html"]["mime_type"] == "text/html"   # shown, not downloaded
-    assert results["results/demo/table7_bars.png"]["mime_type"] == "image/png"
-    curves = {k: v for k, v in results.items() if k.endswith("curves.png")}
-    assert len(curves) == 16                                        # one per run of Tables II and VII
-    assert {v["labels"]["run"] for v in curves.values()} == {k.split("runs/")[1].rsplit("/", 1)[0]
-                                                              for k in curves}
+def report_categories(report: Path) -> dict[str, dict[str, list[str]]]:
+    """The report's menu: category -> subcategory -> result paths, in the order it lists them."""
+    text = report.read_text(encoding="utf-8")
+    start = text.index("var categories = {") + len("var categories = ")
+    return json.loads(text[start: text.index("};", start) + 1])
 
-    # Open the report in headless Chromium, let the report's own code show Table VII's page, and
-    # take a screenshot: the table must be drawn (ink in the content area, ruled table lines).
-    key = "results/demo/table7.html"
-    page = tmp_path / "report_table7.html"
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+                  "--virtual-time-budget=10000"]
+
+
+def showing_page(report: Path, key: str, page: Path) -> Path:
+    """A copy of the report that lets the report's own code show result `key` once loaded, then
+    marks the body `data-shown="yes"`."""
     text = report.read_text(encoding="utf-8")
     show = ("<script>window.addEventListener('load', function () { setTimeout(function () {"
             f"app.setView({{content: 'html', contentPath: results['{key}'].data_uri, resultPath: '{key}'}});"
@@ -173,13 +171,120 @@ def test_report_shows_tables_as_tables_bars_and_labelled_curves_in_chromium(buil
             "}, 300); });</script>")
     cut = text.rindex("</body>")
     page.write_text(text[:cut] + show + text[cut:], encoding="utf-8")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
-             "--virtual-time-budget=10000"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=180).stdout
+    return page
+
+
+def dump_dom(browser: str, url: str) -> str:
+    """The DOM Chromium rendered for `url` (headless, after the page's scripts ran)."""
+    return subprocess.run([browser, *CHROMIUM_FLAGS, "--dump-dom", url], capture_output=True, text=True,
+                          timeout=180).stdout
+
+
+class _Tables(HTMLParser):
+    """Every <table> of a page as rows of cell texts (<th> and <td>)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def rendered_tables(browser: str, report: Path, key: str, tmp_path: Path) -> list[list[list[str]]]:
+    """The tables of result `key` as the report shows them: open the report in headless Chromium,
+    let it show the page (an <iframe> on the page's data URI), take that frame's address from the
+    rendered DOM, render it in Chromium and read the cells of the DOM it dumps."""
+    dom = dump_dom(browser, showing_page(report, key, tmp_path / "showing.html").as_uri())
+    assert 'data-shown="yes"' in dom, dom[-2000:]
+    frame = re.search(r'<iframe src="(data:text/html[^"]*)"', dom)
+    assert frame, "the report shows no HTML frame"
+    src = html.unescape(frame[1])
+    if len(src) > 100_000:   # too long for one command-line argument: the same bytes as a file
+        header, _, data = src.partition(",")
+        page = tmp_path / "frame.html"
+        page.write_bytes(base64.b64decode(data) if header.endswith(";base64") else unquote(data).encode())
+        src = page.as_uri()
+    parser = _Tables()
+    parser.feed(dump_dom(browser, src))
+    return parser.tables
+
+
+CELL = re.compile(r"(?P<value>-?\d+(?:\.\d+)?)?(?: ± (?P<sd>\d+(?:\.\d+)?))?"
+                  r"(?: \[(?P<lo>-?\d+(?:\.\d+)?), (?P<hi>-?\d+(?:\.\d+)?)\])?")
+
+
+def assert_score_table_shown(tables: list[list[list[str]]], csv_path: Path) -> int:
+    """The first rendered table holds table3.csv's numbers: per row (method, † aside) and column
+    the accuracy, and the 95 % interval (1 decimal) where the CSV has one; returns the cells checked."""
+    from mcd_core.scoring.metrics import COLUMNS, MUSIC_AVQA_TAXONOMY
+
+    head, *body = tables[0]
+    assert head == ["Method", *MUSIC_AVQA_TAXONOMY.headers]
+    shown = {row[0].removesuffix(" †"): row[1:] for row in body}
+    checked = 0
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert set(shown) == {r["method"] for r in rows}
+    for row in rows:
+        for column, cell in zip(COLUMNS, shown[row["method"]], strict=True):
+            match = CELL.fullmatch(cell)
+            assert match, (row["method"], column, cell)
+            assert (float(match["value"]) if match["value"] else None) == \
+                (float(row[column]) if row[column] else None), (row["method"], column, cell)
+            lo, hi = row.get(f"{column}_lo"), row.get(f"{column}_hi")
+            if lo and hi:
+                assert abs(float(match["lo"]) - float(lo)) <= 0.051 and abs(float(match["hi"]) - float(hi)) <= 0.051, \
+                    (row["method"], column, cell, lo, hi)
+            else:
+                assert match["lo"] is None, (row["method"], column, cell)
+            checked += 1
+    return checked
+
+
+@pytest.mark.slow
+def test_report_shows_tables_as_tables_bars_and_labelled_curves_in_chromium(built_demo, tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium (apt-get install -y chromium; .ci/run installs it)")
+    report = built_demo / "report.html"
+    snakemake(built_demo, "--report", str(report), "results/demo/table2.csv", "results/demo/table7.csv",
+              "results/demo/table3.html", "results/demo/table3_bars.png")
+    results = report_results(report)
+    for table in ("table2", "table7", "table3"):
+        assert results[f"results/demo/{table}.html"]["mime_type"] == "text/html"   # shown, not downloaded
+    for table in ("table7", "table3"):
+        assert results[f"results/demo/{table}_bars.png"]["mime_type"] == "image/png"
+    # Table III's page beside its bars in the paper tables' menu (Table IV's would be there too)
+    paper = [p for sub in report_categories(report)["Paper tables"].values() for p in sub]
+    assert {"results/demo/table3.html", "results/demo/table3_bars.png"} <= set(paper)
+    curves = {k: v for k, v in results.items() if k.endswith("curves.png")}
+    assert len(curves) == 16                                        # one per run of Tables II and VII
+    assert {v["labels"]["run"] for v in curves.values()} == {k.split("runs/")[1].rsplit("/", 1)[0]
+                                                              for k in curves}
+
+    # Open the report in headless Chromium, let the report's own code show Table VII's page, and
+    # take a screenshot: the table must be drawn (ink in the content area, ruled table lines).
+    page = showing_page(report, "results/demo/table7.html", tmp_path / "report_table7.html")
+    dom = dump_dom(browser, page.as_uri())
     assert 'data-shown="yes"' in dom and '<iframe src="data:text/html' in dom
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=180)
+    subprocess.run([browser, *CHROMIUM_FLAGS, f"--screenshot={shot}", page.as_uri()], capture_output=True,
+                   timeout=180)
     from PIL import Image
 
     image = Image.open(shot).convert("L")
@@ -190,3 +295,7 @@ def test_report_shows_tables_as_tables_bars_and_labelled_curves_in_chromium(buil
     assert ink > 0.01, f"Table VII's page looks blank in the report ({ink:.3%} dark pixels)"
     rows = [sum(p < 200 for p in pixels[y * w:(y + 1) * w]) for y in range(content.size[1])]
     assert sum(r > 0.3 * w for r in rows) >= 10                    # horizontal rules of the tables
+
+    # Table III's page as the report renders it: every number of table3.csv in its cells
+    tables = rendered_tables(browser, report, "results/demo/table3.html", tmp_path)
+    assert assert_score_table_shown(tables, built_demo / "results/demo/table3.csv") >= 13 * 3

@@ -162,6 +162,18 @@ def run_md_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_table_bars(args: argparse.Namespace) -> int:
+    from mcd_core.data.formats import get_format
+    from mcd_core.scoring.figures import score_table_bars
+    from mcd_core.scoring.tables import read_score_table
+
+    taxonomy = get_format(args.format).taxonomy
+    table = read_score_table(args.csv, taxonomy)
+    plotted = score_table_bars(table, args.out, args.title, taxonomy)
+    log.info("wrote %s (%d bars)", args.out, sum(map(len, plotted.values())))
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("paper-table", help="one of the paper's tables (II, IV, VI-X): mean ± sd over "
                                                   "seeds beside the paper's numbers")
@@ -194,6 +206,14 @@ def register(subparsers) -> None:
     p.add_argument("--md", type=Path, required=True, help="markdown table to convert")
     p.add_argument("--out", type=Path, required=True, help="file to write")
     p.set_defaults(func=run_md_html)
+
+    p = subparsers.add_parser("table-bars", help="a score table (table3.csv, table5.csv) as per-group bars "
+                                                 "with 95 %% intervals, for the report")
+    p.add_argument("--csv", type=Path, required=True, help="score table written by `mcd table`")
+    p.add_argument("--title", default="", help="figure title")
+    p.add_argument("--out", type=Path, required=True, help="PNG to write")
+    add_format_argument(p)
+    p.set_defaults(func=run_table_bars)
 
     p = subparsers.add_parser("paper-plan", help="training runs the paper's suite needs, and their cost")
     p.add_argument("--experiments", nargs="+", required=True, help="tables and figures to plan (table2 ... fig5b)")

@@ -1,4 +1,5 @@
-"""Figures of the experiment suite: per-type bars of ours against the paper's, and Fig. 5(b)'s
+"""Figures of the experiment suite: per-type bars of ours against the paper's, per-group bars of a
+score table (Table III / V: ours, the peers, the prior and the published rows), and Fig. 5(b)'s
 validation and test accuracy per epoch of the late-fusion variants against MCD."""
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ import csv
 import io
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from mcd_core.common.atomic import atomic_path
 from mcd_core.common.textfiles import read_text_file
+from mcd_core.data.formats.base import Taxonomy
 from mcd_core.scoring.seedtables import ExperimentTable, _header
 
 
@@ -65,6 +68,116 @@ def bar_chart(t: ExperimentTable, path: str | os.PathLike, title: str) -> None:
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+# -- per-group bars of a score table (table3.csv, table5.csv) ---------------------------------------
+# Row kinds, in legend order, with their colours: our MCD rows, the peers we trained, the answer
+# prior, and published numbers (rows with a `source`: the MCD paper's Table III / V, TSPM's, AVQA's).
+ROW_KINDS = {"ours": "tab:blue", "peer": "tab:green", "prior": "tab:gray", "published": "tab:orange"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One plotted bar: the row, its kind, the value and the 95 % interval drawn as its error bar
+    (None where the row has none: published rows, or a group without questions)."""
+    method: str
+    kind: str
+    value: float
+    interval: tuple[float, float] | None
+
+
+def row_kind(row: Mapping[str, str]) -> str:
+    """`published` (a `source`), `prior`, `peer` (AVST, PSTP-Net, TSPM and their variants `AVST[...]`,
+    trained here) or `ours` (MCD, `MCD[variant]`, registered labels such as "MCD + time encoding
+    (ours)")."""
+    from mcd_core.scoring.peers import PEERS
+    from mcd_core.scoring.uncertainty import base_method
+
+    if row.get("source"):
+        return "published"
+    method = base_method(row["method"])
+    if method == "prior":
+        return "prior"
+    return "peer" if method.split("[", 1)[0] in {p.label for p in PEERS.values()} else "ours"
+
+
+def score_table_groups(taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(column, header) of the table's groups: every group average and the overall, the columns
+    that carry a 95 % interval (`uncertainty.interval_keys`): A Avg, V Avg, AV Avg, Overall on
+    MUSIC-AVQA."""
+    from mcd_core.scoring.uncertainty import interval_keys
+
+    keys = interval_keys(taxonomy)
+    return [(c.key, c.header) for c in taxonomy.columns if c.key in keys]
+
+
+def _number(cell: str | None) -> float | None:
+    try:
+        return float(cell) if cell not in ("", None) else None
+    except ValueError:
+        return None
+
+
+def score_table_bars(table, path: str | os.PathLike, title: str,
+                     taxonomy: Taxonomy | None = None) -> dict[str, list[Bar]]:
+    """Horizontal bars of a score table (`tables.ScoreTable`, e.g. table3.csv read back): one panel
+    per question group (`score_table_groups`), one bar per row of the table in table order,
+    coloured by `row_kind`, with the row's 95 % bootstrap interval (`<col>_lo`, `<col>_hi`) as error
+    bar where it has one. A row without a value in a group gets no bar there. Returns what was
+    plotted: group column -> bars, top to bottom."""
+    from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY
+    from mcd_core.scoring.uncertainty import lo_hi
+
+    taxonomy = taxonomy or MUSIC_AVQA_TAXONOMY
+    groups = score_table_groups(taxonomy)
+    plotted: dict[str, list[Bar]] = {}
+    ys: dict[str, list[int]] = {}                  # group -> each bar's row position, top to bottom
+    for col, _ in groups:
+        bars, ys[col] = [], []
+        for i, row in enumerate(table.rows):
+            value = _number(row.get(col))
+            if value is None:
+                continue
+            lo, hi = (_number(row.get(k)) for k in lo_hi(col))
+            bars.append(Bar(row["method"], row_kind(row), value,
+                            (lo, hi) if lo is not None and hi is not None else None))
+            ys[col].append(len(table.rows) - 1 - i)
+        plotted[col] = bars
+    plt = _pyplot()
+    height = max(3.0, 0.28 * len(table.rows) + 1.6)
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.0 * len(groups) + 2.2, height), sharey=True,
+                             squeeze=False)
+    for ax, (col, header) in zip(axes[0], groups):
+        bars = plotted[col]
+        for kind, color in ROW_KINDS.items():
+            mine = [b for b in bars if b.kind == kind]
+            at = [y for b, y in zip(bars, ys[col]) if b.kind == kind]
+            if not mine:
+                continue
+            errs = [[max(0.0, b.value - b.interval[0]) if b.interval else 0.0 for b in mine],
+                    [max(0.0, b.interval[1] - b.value) if b.interval else 0.0 for b in mine]]
+            ax.barh(at, [b.value for b in mine], 0.7, color=color, label=kind,
+                    xerr=errs if any(b.interval for b in mine) else None, capsize=2,
+                    error_kw={"elinewidth": 0.8})
+        ax.set_title(header, fontsize="small")
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("accuracy (%)", fontsize="small")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(range(len(table.rows) - 1, -1, -1))
+    axes[0][0].set_yticklabels([r["method"] for r in table.rows], fontsize="x-small")
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    kinds = [k for k in ROW_KINDS if k in handles]
+    fig.legend([handles[k] for k in kinds], kinds, loc="upper right", fontsize="x-small", ncol=len(handles))
+    fig.suptitle(title, fontsize="medium", x=0.01, ha="left")
+    fig.text(0.01, 0.005, "error bars: 95 % bootstrap interval over questions where the row has one",
+             fontsize="x-small")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    _save(fig, path)
+    plt.close(fig)
+    return plotted
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:

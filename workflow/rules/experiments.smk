@@ -74,6 +74,29 @@ rule table3_html:
         "mcd md-html --md {input:q} --out {output:q} 2> {log:q}"
 
 
+# Table III as per-group bars (A Avg, V Avg, AV Avg, Overall: ours, the peers, the prior, the
+# published rows; 95 % intervals as error bars), beside table3.html and Table IV's page and bars in
+# the report's "Paper tables" (`mcd table-bars`; AVQA datasets write table5 and have no table3).
+rule table3_bars:
+    input:
+        "results/{dataset}/table3.csv",
+    output:
+        report(
+            "results/{dataset}/table3_bars.png",
+            caption="../report/table3_bars.rst",
+            category="Paper tables",
+            labels={"dataset": "{dataset}", "table": "table3", "figure": "bars: per group"},
+        ),
+    log:
+        "results/{dataset}/logs/table3_bars.log",
+    params:
+        title=lambda w: f"Table III: {w.dataset}",
+        format=dataset_format,
+    shell:
+        "mcd table-bars --format {params.format:q} --csv {input:q} --title {params.title:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
 # paper.done: the paper's tables the dataset's format has (`paper_outputs`: the suite on MUSIC-AVQA,
 # Table V on AVQA).
 rule paper:

@@ -92,7 +92,7 @@ def paper_outputs(wildcards):
     if score_table(ds) != "table3":
         return [f"results/{ds}/{score_table(ds)}.csv", f"results/{ds}/{score_table(ds)}.md"]
     return [*expand("results/{dataset}/{table}.csv", dataset=ds, table=PAPER_TABLES),
-            f"results/{ds}/table3.html", f"results/{ds}/fig5b.png"]
+            f"results/{ds}/table3.html", f"results/{ds}/table3_bars.png", f"results/{ds}/fig5b.png"]
 
 
 def finished_runs(dataset):
