@@ -93,7 +93,7 @@ def test_the_html_page_renders_filmstrip_and_plot_in_chromium(tmp_path):
     assert main(["ask", "--run", str(run), "--video", str(tmp_path / "tiny/resources/toy/videos/00000001.mp4"),
                  "--question", "How many instruments are sounding in the video?", "--html", str(page),
                  "--device", "cpu"]) == 0
-    size = (1200, 900)
+    size = (1200, 1400)  # the whole page: the time, weights and answer-set lines come before the plot
     shown = _screenshot(page, tmp_path / "page.png", size)
     assert shown.shape == (size[1], size[0], 3)
 
