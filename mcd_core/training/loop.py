@@ -299,7 +299,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg).to(device)
     optimizer = build_optimizer(model, train_cfg, device)
-    runtime = {"optimizer": optimizer_name(adam_options(device)), "torch": torch.__version__}
+    runtime = {"optimizer": optimizer_name(adam_options(device)), "torch": str(torch.__version__)}
     forward = step_forward(train_cfg.compile, device)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=train_cfg.lr_step, gamma=train_cfg.lr_gamma)
     generator = torch.Generator().manual_seed(train_cfg.seed)
