@@ -13,7 +13,13 @@ It also prints the two figures of the training loop itself (issue 20), on reside
 - `syncs/step N`: the reads of tensor values back to the host that one training step asks for
   (`mcd_core.common.syncs`), from the difference between epochs of 1 and 3 steps.
 
+With `--compile` each training step's forward pass and loss run through torch.compile, as
+`mcd train --compile` (TrainConfig.compile=step) does: CUDA graphs on CUDA; the first (untimed)
+step of each round compiles. Adam is the one `mcd train` builds: fused on CUDA, foreach elsewhere.
+Evaluation samples/s (no backward, `--eval-batch-size`) is printed for the resident features.
+
     .venv/bin/python bench/train_throughput.py [--videos 256] [--steps 5] [--rounds 4] [--device auto]
+                                               [--compile] [--eval-batch-size 1024]
 """
 
 from __future__ import annotations
@@ -29,16 +35,18 @@ import torch
 from torch.utils.data import DataLoader
 
 from mcd_core.data.formats.music_avqa import Question, tokenize
-from mcd_core.common.device import autocast, choose_device
+from mcd_core.common.device import choose_device
 from mcd_core.data.dataset import AVQADataset
 from mcd_core.data.resident import ResidentBatches
 from mcd_core.data.vocab import Vocab
 from mcd_core.scoring.predict import to_device
 from mcd_core.models import build_model, variant_config
-from mcd_core.models.common.losses import total_loss
 from mcd_core.features.store import StoreMeta, open_store, write_store
 from mcd_core.common.syncs import count_host_reads
-from mcd_core.training.loop import _train_epoch, train_step
+from mcd_core.scoring.predict import predict_indices
+from mcd_core.training.config import TrainConfig
+from mcd_core.training.loop import (_train_epoch, adam_options, build_optimizer, forward_loss, optimizer_name,
+                                    step_forward, train_step)
 
 TRAIN_QUESTIONS = 31_927  # json_update train split
 TEMPLATE = "Is the <Object> in the video always playing?"
@@ -77,7 +85,7 @@ def time_loader(data, batch_size: int, workers: int, steps: int, device: torch.d
 
 
 def time_training(data, model, opt, batch_size: int, workers: int, steps: int, seed: int,
-                  device: torch.device = torch.device("cpu")) -> float:
+                  device: torch.device = torch.device("cpu"), forward=forward_loss) -> float:
     """Samples/s of `steps` full training steps (loading, forward, backward, Adam), after one
     untimed warm-up step."""
     precision = "bf16" if device.type == "cuda" else "fp32"
@@ -88,11 +96,7 @@ def time_training(data, model, opt, batch_size: int, workers: int, steps: int, s
                 torch.cuda.synchronize()
             began, seen = time.perf_counter(), 0
         batch = to_device(batch, device)
-        with autocast(device, precision):
-            loss = total_loss(model(batch), batch["answer"])["total"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        train_step(model, batch, opt, device, precision, forward=forward)
         seen += len(batch["answer"])
         if i + 1 == steps + 1:
             break
@@ -110,7 +114,7 @@ def _timed(run, device: torch.device) -> float:
 
 
 def loop_over_model(resident: ResidentBatches, model, opt, batch_size: int, rounds: int,
-                    device: torch.device, precision: str) -> tuple[float, list[float]]:
+                    device: torch.device, precision: str, forward=forward_loss) -> tuple[float, list[float]]:
     """Median over rounds of (epoch through the training loop) / (the same batches' steps alone)."""
     def batches():
         return resident.batches(batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
@@ -119,11 +123,11 @@ def loop_over_model(resident: ResidentBatches, model, opt, batch_size: int, roun
     ratios = []
     for r in range(rounds + 1):
         def loop():
-            _train_epoch(model, batches(), opt, device, precision, desc="bench")
+            _train_epoch(model, batches(), opt, device, precision, desc="bench", forward=forward)
 
         def alone():
             for batch in gathered:
-                train_step(model, batch, opt, device, precision)
+                train_step(model, batch, opt, device, precision, forward=forward)
         order = (loop, alone) if r % 2 == 0 else (alone, loop)
         seconds = {f: _timed(f, device) for f in order}
         if r:  # the first round warms up allocators and kernels
@@ -132,14 +136,14 @@ def loop_over_model(resident: ResidentBatches, model, opt, batch_size: int, roun
 
 
 def syncs_per_step(resident: ResidentBatches, model, opt, batch_size: int, device: torch.device,
-                   precision: str) -> float:
+                   precision: str, forward=forward_loss) -> float:
     """Host reads per training step: epochs of 3 and of 1 batches, the difference over 2 (what an
     epoch reads once, at its end, cancels out)."""
     first = list(resident.batches(batch_size, shuffle=True, generator=torch.Generator().manual_seed(0)))[:3]
     counts = []
     for steps in (1, 3):
         with count_host_reads() as reads:
-            _train_epoch(model, iter(first[:steps]), opt, device, precision, desc="bench")
+            _train_epoch(model, iter(first[:steps]), opt, device, precision, desc="bench", forward=forward)
         counts.append(sum(reads.values()))
     return (counts[1] - counts[0]) / 2
 
@@ -154,6 +158,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="DataLoader workers (training default: 1)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--compile", action="store_true", help="torch.compile the step (mcd train --compile)")
+    parser.add_argument("--eval-batch-size", type=int, default=TrainConfig().eval_batch_size,
+                        help="questions per evaluation forward pass")
     args = parser.parse_args()
     device = choose_device(args.device)
     torch.set_num_threads(args.threads)
@@ -170,7 +177,8 @@ def main() -> None:
         placed = time.perf_counter() - began
         paths = {"zarr": lazy, "memory": mem, "resident": resident}
         print(f"{len(questions)} questions over {args.videos} videos, T={args.seconds}, batch {args.batch_size}, "
-              f"{args.threads} torch threads, {args.workers} workers, device {device}")
+              f"{args.threads} torch threads, {args.workers} workers, device {device}, "
+              f"compile {'step' if args.compile else 'off'}, {optimizer_name(adam_options(device))}")
         print(f"preload of {args.videos} videos into memory: {preload:.2f} s; onto {device}: {placed:.2f} s "
               f"({ResidentBatches.nbytes(mem) / 2**20:.0f} MB)")
         for name, data in paths.items():
@@ -180,14 +188,15 @@ def main() -> None:
         cfg = variant_config("mcd", n_answers=len(vocab.answers), vocab_size=len(vocab.words),
                              n_object_words=len(vocab.object_words))
         model = build_model(cfg).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        opt = build_optimizer(model, TrainConfig(lr=1e-3), device)
+        forward = step_forward("step" if args.compile else "off", device)
         # Rounds alternate the order of the paths, so that drift in the machine's speed (other load,
         # clocks) hits all alike; the figure per path is its median round.
         rates = {name: [] for name in paths}
         for r in range(args.rounds):
             for name in list(paths)[:: 1 if r % 2 == 0 else -1]:
                 rates[name].append(time_training(paths[name], model, opt, args.batch_size, args.workers,
-                                                 args.steps, r, device))
+                                                 args.steps, r, device, forward))
         for name, values in rates.items():
             rate = statistics.median(values)
             print(f"train steps [{name:>8}]: {rate:9.1f} samples/s (median of {args.rounds} rounds of "
@@ -198,10 +207,19 @@ def main() -> None:
         gain = 100 * (statistics.median(rates["resident"]) / statistics.median(rates["memory"]) - 1)
         print(f"resident on {device} vs in-memory DataLoader: {gain:+.1f} % samples/s")
         precision = "bf16" if device.type == "cuda" else "fp32"
-        ratio, ratios = loop_over_model(resident, model, opt, args.batch_size, args.rounds, device, precision)
+        ratio, ratios = loop_over_model(resident, model, opt, args.batch_size, args.rounds, device, precision,
+                                        forward)
         print(f"loop/model {ratio:.2f} (MCD N={cfg.n_blocks}, batch {args.batch_size}, resident on {device}; "
               f"rounds: {', '.join(f'{x:.3f}' for x in ratios)})")
-        print(f"syncs/step {syncs_per_step(resident, model, opt, args.batch_size, device, precision):g}")
+        print(f"syncs/step {syncs_per_step(resident, model, opt, args.batch_size, device, precision, forward):g}")
+        evals = []
+        for r in range(args.rounds + 1):
+            began = _timed(lambda: predict_indices(model, resident, args.eval_batch_size, device, desc="bench",
+                                                   precision=precision), device)
+            if r:  # the first round warms up
+                evals.append(len(mem) / began)
+        print(f"eval [resident]: {statistics.median(evals):9.1f} samples/s (eval batch {args.eval_batch_size}, "
+              f"median of {args.rounds} rounds over {len(mem)} questions)")
 
 
 if __name__ == "__main__":

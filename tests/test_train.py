@@ -65,6 +65,9 @@ def test_same_seed_same_weights_and_artifacts(files, tmp_path):
     assert r1.best_val_acc == max(r["val_acc"] for r in r1.history)
     assert _weights(tmp_path / "a" / "best.pt") is not None
     assert not list((tmp_path / "a").glob(".tmp-*"))
+    final = json.loads((tmp_path / "a" / "final.json").read_text())
+    assert final["runtime"]["optimizer"] == "adam/foreach"   # fused on CUDA (tests/test_train_speed.py)
+    assert torch.load(tmp_path / "a" / "best.pt", weights_only=True)["runtime"] == final["runtime"]
 
 
 def test_resume_after_kill_matches_uninterrupted_run(files, tmp_path):

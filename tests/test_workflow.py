@@ -99,6 +99,25 @@ def test_global_config_overrides_reach_a_dataset_with_its_own_sections(tmp_path)
     assert jobs["train"] == 2 and jobs["predict"] == 2 and jobs["score_model"] == 2
 
 
+def _train_job(proc: subprocess.CompletedProcess) -> str:
+    """The dry run's (`-p`) block of the one train job: its resources line and shell command."""
+    return (proc.stdout + proc.stderr).split("rule train:", 1)[1].split("\n\n", 1)[0]
+
+
+def test_gpu_share_makes_train_jobs_take_a_gpu_slot(tmp_path):
+    """`training.gpu_share: N` > 1: a train job asks for one `gpu_slot` instead of a whole `gpu` and
+    claims one of a GPU's N slots (`--gpu-share N`); 1 (the default) keeps a whole GPU per job."""
+    write_config(tmp_path, TINY_DEMO)
+    whole = _train_job(snakemake(tmp_path, "-n", "-p", "results/demo/table3.csv"))
+    assert re.search(r"resources: .*\bgpu=1, gpu_slot=0\b", whole) and "--gpu-share" not in whole
+    shared = _train_job(snakemake(tmp_path, "-n", "-p", "results/demo/table3.csv", "--config",
+                                  'training={"gpu_share": 4}'))
+    assert re.search(r"resources: .*\bgpu=0, gpu_slot=1\b", shared) and "--gpu-share 4 " in shared
+    bad = snakemake(tmp_path, "-n", "results/demo/table3.csv", "--config", 'training={"gpu_share": 0}',
+                    check=False)
+    assert bad.returncode != 0 and "gpu_share" in bad.stdout + bad.stderr
+
+
 def test_default_profile_is_picked_up_from_another_working_directory(tmp_path):
     """profiles/default beside the Snakefile is read even when snakemake runs elsewhere: its
     `printshellcmds` shows the `mcd` command of each planned job."""

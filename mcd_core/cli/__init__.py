@@ -97,7 +97,9 @@ def _main(argv: list[str] | None) -> int:
     if getattr(args, "uses_gpu", False) and getattr(args, "device", "auto") != "cpu":
         from mcd_core.common.gpus import claim_gpu
 
-        claim_gpu()  # one GPU per job when several run on one machine (mcd_core/common/gpus.py)
+        # one GPU per job when several run on one machine, or one of a GPU's slots with
+        # `mcd train --gpu-share N` (mcd_core/common/gpus.py)
+        claim_gpu(share=getattr(args, "gpu_share", 1))
     try:
         result = args.func(args)
     except Exception as exc:

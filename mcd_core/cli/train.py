@@ -21,7 +21,8 @@ def run_train(args: argparse.Namespace) -> int:
     model_overrides, train_overrides = split_overrides(args.set, args.variant)
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "lr_step": args.lr_step,
              "lr_gamma": args.lr_gamma, "stride": args.stride, "device": args.device,
-             "workers": args.workers, "seed": args.seed}
+             "workers": args.workers, "seed": args.seed, "eval_batch_size": args.eval_batch_size,
+             "compile": "step" if args.compile else None}
     train_cfg = resolve_train_config(args.variant, flags, train_overrides)
     files = RunFiles(train=args.train, val=args.val, vocab=args.vocab, audio=args.audio, visual=args.visual,
                      test=args.test, format=args.format, inputs=parse_input_flags(args.input),
@@ -71,6 +72,15 @@ def register(subparsers) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"),
                    help="auto: CUDA when present (default: auto, or the resumed run's)")
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--eval-batch-size", type=at_least(1),
+                   help="questions per forward pass of the val/test evaluation (default 256; any size "
+                        "gives the same predictions)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile each training step's forward pass and loss (CUDA graphs on CUDA; "
+                        "= --set compile=step)")
+    p.add_argument("--gpu-share", type=at_least(1), default=1, metavar="N",
+                   help="let N training jobs share one GPU: this job claims one of the GPU's N slots "
+                        "(mcd_core/common/gpus.py; the workflow's training.gpu_share)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT_DIR/last.pt when it was written with the same config and "
                         "inputs (else train afresh); rewrites best.pt, metrics.csv and curves.png first")

@@ -6,6 +6,13 @@ which GPU to take, so two jobs would both land on GPU 0. Our policy: a GPU job t
 claims the first GPU whose lock file (`<lock dir>/gpu<i>.lock`, an exclusive `flock`) is free,
 waiting while all are taken, and sets `CUDA_VISIBLE_DEVICES` to it before CUDA starts. The lock is
 released when the process ends, however it ends (the kernel drops flocks of dead processes).
+
+Several runs on one GPU (`claim_gpu(share=N)`, `mcd train --gpu-share N`, the workflow's
+`training.gpu_share`): such a job takes the GPU's lock shared (`LOCK_SH`, which any number of
+sharing jobs hold at once and a whole-GPU job waits for) and one of its N slot locks
+(`mcd-gpu<i>.slot<j>.lock`) exclusively, so at most N sharing jobs use a GPU, and a job that
+wants the whole GPU (extraction, prediction) waits until none does. GPUs are filled in order: the
+N first sharing jobs share GPU 0.
 """
 
 from __future__ import annotations
@@ -38,9 +45,38 @@ def gpu_count() -> int:
     return len([line for line in out.splitlines() if line.strip()])
 
 
-def claim_gpu(wait_s: float = 24 * 3600, poll_s: float = 0.5) -> str | None:
+def _try_lock(path: Path, mode: int):
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _claim(folder: Path, index: int, share: int) -> list | None:
+    """The lock handles that give this process GPU `index` (a whole GPU, or one of `share` slots)."""
+    if share == 1:
+        handle = _try_lock(folder / f"mcd-gpu{index}.lock", fcntl.LOCK_EX)
+        return None if handle is None else [handle]
+    card = _try_lock(folder / f"mcd-gpu{index}.lock", fcntl.LOCK_SH)
+    if card is None:
+        return None
+    for slot in range(share):
+        handle = _try_lock(folder / f"mcd-gpu{index}.slot{slot}.lock", fcntl.LOCK_EX)
+        if handle is not None:
+            return [card, handle]
+    card.close()
+    return None
+
+
+def claim_gpu(wait_s: float = 24 * 3600, poll_s: float = 0.5, share: int = 1) -> str | None:
     """Set CUDA_VISIBLE_DEVICES for this process per the policy above; returns the id it holds (or
-    the inherited setting), None on a machine without GPUs."""
+    the inherited setting), None on a machine without GPUs. `share` > 1: one of that many slots of
+    a GPU, shared with the other jobs of the same share (module docstring)."""
+    if share < 1:
+        raise ValueError(f"share must be >= 1, got {share}")
     if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
         return os.environ["CUDA_VISIBLE_DEVICES"]
     count = gpu_count()
@@ -51,13 +87,10 @@ def claim_gpu(wait_s: float = 24 * 3600, poll_s: float = 0.5) -> str | None:
     deadline = time.monotonic() + wait_s
     while True:
         for index in range(count):
-            handle = open(folder / f"mcd-gpu{index}.lock", "a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
+            handles = _claim(folder, index, share)
+            if handles is None:
                 continue
-            _held.append(handle)
+            _held.extend(handles)
             os.environ["CUDA_VISIBLE_DEVICES"] = str(index)
             return str(index)
         if time.monotonic() > deadline:

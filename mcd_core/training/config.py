@@ -16,6 +16,7 @@ from mcd_core.models import ConfigError, apply_overrides, config_fields, get_arc
 
 RESIDENCY_CHOICES = ("auto", "device", "loader")
 KEEP_CHOICES = ("best", "last")
+COMPILE_CHOICES = ("off", "step")
 ANSWER_LOSS_CHOICES = ("ce", "hinge")  # = models.common.losses.ANSWER_LOSSES (this module is torch-free)
 
 
@@ -51,6 +52,9 @@ class TrainConfig:
     #                               epoch ("last": AVST's grounding stage, which answers nothing)
     flush_denormal: bool = True   # CPU: treat subnormal floats as 0. Without it CPU steps slowed
     #                               ~1.8x as training went on (bench/train_throughput.py)
+    compile: str = "off"          # "step": torch.compile the forward pass and loss of each training
+    #                               step (CUDA graphs, mode "reduce-overhead", on CUDA; needs a C++
+    #                               compiler on the CPU); same losses up to rounding (training/loop.py)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "lr_step", "stride", "eval_batch_size"):
@@ -74,8 +78,15 @@ class TrainConfig:
         if self.precision not in ("auto", *PRECISION_CHOICES):
             raise ConfigError(f"train field 'precision' is {self.precision!r}; choose one of "
                               f"{['auto', *PRECISION_CHOICES]}")
+        if self.compile not in COMPILE_CHOICES:
+            raise ConfigError(f"train field 'compile' is {self.compile!r}; choose one of {list(COMPILE_CHOICES)}")
         if self.device not in DEVICE_CHOICES:
             raise ConfigError(f"train field 'device' is {self.device!r}; choose one of {list(DEVICE_CHOICES)}")
+
+
+# Fields added after runs were made, with their defaults: config.json leaves such a field out while
+# it holds its default, so a run finished before the field existed is not trained again.
+LATER_FIELDS = {"compile": "off"}
 
 
 def train_fields() -> set[str]:

@@ -17,10 +17,13 @@ began with (CPU results are bit-identical only at the same count).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import math
+import os
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +43,7 @@ from mcd_core.models.common.losses import total_loss
 from mcd_core.scoring.checkpoint import read_checkpoint, write_checkpoint
 from mcd_core.scoring.predict import accuracy, predict_answers, to_device
 from mcd_core.training.batches import model_precision, place, train_batches
-from mcd_core.training.config import TrainConfig
+from mcd_core.training.config import LATER_FIELDS, TrainConfig
 from mcd_core.training.curves import LOSS_NAMES, metrics_csv, plot_curves
 from mcd_core.training.init import load_matching
 from mcd_core.training.sampling import sample_frames
@@ -88,8 +91,11 @@ def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
 
 
 def run_config(model_cfg: ModelConfig, train_cfg: TrainConfig, inputs: dict[str, Any]) -> dict[str, Any]:
-    """What config.json holds; a finished run with an equal dict is not trained again."""
-    return {"architecture": model_cfg.architecture, "model": model_cfg.to_dict(), "train": dataclasses.asdict(train_cfg), "inputs": inputs}
+    """What config.json holds; a finished run with an equal dict is not trained again. A TrainConfig
+    field added after runs were made (`LATER_FIELDS`) is left out while it holds its default, so
+    those runs stay finished."""
+    train = {k: v for k, v in dataclasses.asdict(train_cfg).items() if LATER_FIELDS.get(k, object()) != v}
+    return {"architecture": model_cfg.architecture, "model": model_cfg.to_dict(), "train": train, "inputs": inputs}
 
 
 # The files a finished run has; the train rule declares the first three as its outputs.
@@ -164,12 +170,68 @@ def _write_outputs(out_dir: Path, history: list[dict[str, Any]], best: dict[str,
     plot_curves(history, out_dir / "curves.png")
 
 
-def train_step(model, batch, optimizer, device, precision: str, answer_loss: str = "ce", margin: float = 1.0):
-    """One optimisation step on a batch already on `device`: the loss parts and the model output.
-    Nothing in it reads a value back to the host, so on a GPU it queues work without waiting."""
+def adam_options(device: torch.device) -> dict[str, bool]:
+    """How Adam runs its update: `fused` (one kernel for all parameters) on CUDA when this torch has
+    it, `foreach` (a few batched ops) elsewhere. Both compute the same update up to rounding, so
+    the choice is recorded (final.json, best.pt) but is no part of the run's identity."""
+    if torch.device(device).type == "cuda" and "fused" in inspect.signature(torch.optim.Adam).parameters:
+        return {"fused": True}
+    return {"foreach": True}
+
+
+def build_optimizer(model: torch.nn.Module, train_cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    return torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay,
+                            **adam_options(device))
+
+
+def optimizer_name(options: dict[str, bool]) -> str:
+    return "adam/" + next(iter(options))
+
+
+def forward_loss(model, batch, device, precision: str, answer_loss: str = "ce", margin: float = 1.0):
+    """The model's forward pass and its loss parts (what `compile=step` compiles)."""
     with autocast(device, precision):
         output = model(batch)
         parts = total_loss(output, batch["answer"], answer_loss, margin)
+    return parts, output
+
+
+def compile_problem(device: torch.device) -> str | None:
+    """Why `torch.compile` cannot run here (None: it can). Inductor builds C++ kernels on the CPU
+    and needs a C compiler; on CUDA it needs Triton."""
+    if not hasattr(torch, "compile"):
+        return f"torch {torch.__version__} has no torch.compile"
+    if torch.device(device).type == "cuda":
+        try:
+            import triton  # noqa: F401
+        except ImportError:
+            return "torch.compile on CUDA needs Triton, which is not installed"
+        return None
+    if not any(shutil.which(cc) for cc in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if cc):
+        return "torch.compile on the CPU needs a C++ compiler (g++, c++ or clang++; none found on PATH)"
+    return None
+
+
+def step_forward(mode: str, device: torch.device) -> Callable:
+    """`forward_loss`, compiled when `mode` is "step" (TrainConfig.compile): with CUDA graphs
+    ("reduce-overhead") on CUDA, torch.compile's default mode on the CPU. The backward pass is
+    compiled with it; the optimizer step is not (the fused Adam is one kernel already)."""
+    if mode == "off":
+        return forward_loss
+    problem = compile_problem(device)
+    if problem is not None:
+        raise ConfigError(f"train field 'compile' is {mode!r} but {problem}; use compile=off")
+    return torch.compile(forward_loss, mode="reduce-overhead" if torch.device(device).type == "cuda" else None)
+
+
+def train_step(model, batch, optimizer, device, precision: str, answer_loss: str = "ce", margin: float = 1.0,
+               forward: Callable = forward_loss):
+    """One optimisation step on a batch already on `device`: the loss parts and the model output.
+    Nothing in it reads a value back to the host, so on a GPU it queues work without waiting.
+    `forward`: `forward_loss` or its compiled form (`step_forward`)."""
+    if forward is not forward_loss and torch.device(device).type == "cuda":
+        torch.compiler.cudagraph_mark_step_begin()  # the CUDA graphs' outputs of the last step are consumed
+    parts, output = forward(model, batch, device, precision, answer_loss, margin)
     optimizer.zero_grad(set_to_none=True)
     parts["total"].backward()
     optimizer.step()
@@ -178,7 +240,7 @@ def train_step(model, batch, optimizer, device, precision: str, answer_loss: str
 
 def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, random_frames: int = 0,
                  generator: torch.Generator | None = None, answer_loss: str = "ce",
-                 margin: float = 1.0) -> dict[str, float]:
+                 margin: float = 1.0, forward: Callable = forward_loss) -> dict[str, float]:
     """One epoch; the losses and accuracy are summed on the device (float64, in the order a host
     sum would take) and read back once at the end, so no step waits for the device."""
     model.train()
@@ -190,7 +252,7 @@ def _train_epoch(model, loader, optimizer, device, precision: str, desc: str, ra
         if random_frames:
             batch = sample_frames(batch, random_frames, generator)
         batch = to_device(batch, device)
-        parts, output = train_step(model, batch, optimizer, device, precision, answer_loss, margin)
+        parts, output = train_step(model, batch, optimizer, device, precision, answer_loss, margin, forward)
         size = batch["answer"].shape[0]
         for name, value in parts.items():
             term = value.detach().double() * size
@@ -236,7 +298,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
     threads = _choose_threads(threads, ckpt)
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    optimizer = build_optimizer(model, train_cfg, device)
+    runtime = {"optimizer": optimizer_name(adam_options(device)), "torch": str(torch.__version__)}
+    forward = step_forward(train_cfg.compile, device)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=train_cfg.lr_step, gamma=train_cfg.lr_gamma)
     generator = torch.Generator().manual_seed(train_cfg.seed)
     history: list[dict[str, Any]] = []
@@ -276,7 +340,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
             losses = _train_epoch(model, loader, optimizer, device, precision,
                                   desc=f"epoch {epoch}/{train_cfg.epochs}",
                                   random_frames=train_cfg.random_frames, generator=generator,
-                                  answer_loss=train_cfg.answer_loss, margin=train_cfg.hinge_margin)
+                                  answer_loss=train_cfg.answer_loss, margin=train_cfg.hinge_margin,
+                                  forward=forward)
             scheduler.step()
             val_acc = accuracy(val_set, predict_answers(model, val_data, vocab.answers, train_cfg.eval_batch_size,
                                                         device, train_cfg.workers, desc="val", precision=precision))
@@ -298,7 +363,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                 best = {"model": {k: v.detach().clone() for k, v in model.state_dict().items()},
                         "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
                         "train_config": dataclasses.asdict(train_cfg), "answers": list(vocab.answers),
-                        "epoch": epoch, "val_acc": val_acc, "threads": threads}
+                        "epoch": epoch, "val_acc": val_acc, "threads": threads, "runtime": runtime}
                 write_checkpoint(best, out_dir / "best.pt")
             write_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                               "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
@@ -323,5 +388,5 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
     finally:
         writer.close()
     write_json(out_dir / "final.json", {"best_epoch": best_epoch, "best_val_acc": best_acc, "threads": threads,
-                                        "history": history})
+                                        "runtime": runtime, "history": history})
     return TrainResult(out_dir, history, best_epoch, best_acc)

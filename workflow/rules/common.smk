@@ -354,11 +354,29 @@ def train_flags(wildcards):
         if key in tr:
             flags += [f"--{key.replace('_', '-')}", str(tr[key])]
     flags += ["--device", tr["device"], "--workers", str(tr["workers"])]
+    if train_gpu_share(wildcards) > 1:
+        flags += ["--gpu-share", str(train_gpu_share(wildcards))]
     for path in init_checkpoint(wildcards):
         flags += ["--init-from", path]
     for item in pipeline.extra_for_variant(tr["extra"], wildcards.variant):
         flags += ["--set", item]
     return flags
+
+
+def train_gpu_share(wildcards):
+    """`training.gpu_share`: how many training jobs share one GPU (1: each has a GPU of its own)."""
+    return int(settings(wildcards.dataset).training.get("gpu_share", 1))
+
+
+def train_gpu(wildcards):
+    """The train job's `gpu` resource: a whole GPU, or none when it takes a GPU slot instead."""
+    return 1 if train_gpu_share(wildcards) == 1 else 0
+
+
+def train_gpu_slot(wildcards):
+    """The train job's `gpu_slot` resource: one of a GPU's `training.gpu_share` slots
+    (`snakemake --resources gpu_slot=GPUS*SHARE`), none when it takes a whole GPU."""
+    return 0 if train_gpu_share(wildcards) == 1 else 1
 
 
 def dataset_format(wildcards):

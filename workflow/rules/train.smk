@@ -39,7 +39,10 @@ rule train:
         format=dataset_format,
         out_dir=lambda w, output: str(Path(output.best).parent),
     resources:
-        gpu=1,
+        # a whole GPU, or with training.gpu_share: N > 1 one of a GPU's N slots (docs/cluster.md,
+        # "Several runs on one GPU"): `snakemake --resources gpu=G gpu_slot=G*N`
+        gpu=train_gpu,
+        gpu_slot=train_gpu_slot,
     shell:
         "mcd train --train {input.train:q} --val {input.val:q} --test {input.test:q}"
         " --vocab {input.vocab:q} --audio {input.audio:q} --visual {input.visual:q}"
