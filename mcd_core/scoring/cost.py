@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from mcd_core.scoring.experiments import RunKey, needed_runs
+from mcd_core.scoring.peers import init_variant
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,10 @@ def run_seconds(epochs: int, counts: Sequence[int], rate: float) -> float:
 
 def with_stage_one(runs: Sequence[RunKey]) -> list[RunKey]:
     """`runs` and the runs they start from (a variant's `init_from`, same features and seed)."""
-    from mcd_core.models.registry import get_variant
-
     found, todo = set(runs), list(runs)
     while todo:
         run = todo.pop()
-        parent = get_variant(run.variant).init_from
+        parent = init_variant(run.variant)
         if parent is not None and RunKey(run.visual, parent, run.seed) not in found:
             found.add(RunKey(run.visual, parent, run.seed))
             todo.append(RunKey(run.visual, parent, run.seed))
