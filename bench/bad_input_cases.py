@@ -223,6 +223,17 @@ def _videos_gone(cfg, folder):
     shutil.rmtree(folder / "data/videos")
 
 
+def _imported_without_videos(cfg, folder):
+    """Both streams imported, no videos, and TSPM listed: its ToMe tokens only come from videos."""
+    entry = cfg["datasets"]["real"]
+    del entry["videos"]
+    entry["features"] = {}
+    for stream, layout in (("visual", "resnet18"), ("audio", "vggish")):
+        (folder / "released" / stream).mkdir(parents=True)
+        entry["features"][stream] = {"import": f"released/{stream}", "layout": layout}
+    entry["training"]["variants"] = ["mcd", "tspm"]
+
+
 D = "datasets.real."
 CONFIG_CASES = [
     config("unknown top-level key", _set("trainning", {"epochs": 1}), ("'trainning' was unexpected",)),
@@ -239,6 +250,7 @@ CONFIG_CASES = [
     config("unknown format", _set(D + "format", "music_avqa2"), ("music_avqa2",)),
     config("results folder is a file", _results_blocked, ("results folder results cannot be written",)),
     config("videos folder missing", _videos_gone, ("data/videos",)),
+    config("no videos, TSPM listed", _imported_without_videos, ("no `videos` folder", "TSPM", "tome")),
     config("--config unknown key", None, ("'bogus' was unexpected",), extra=("--config", "bogus=1")),
     config("--config negative epochs", None, ("-2",), extra=("--config", 'training={"epochs": -2}')),
     config("--config seeds (legal)", None, (), extra=("--config", 'training={"seeds": [0, 1]}'),

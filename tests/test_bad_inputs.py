@@ -19,6 +19,7 @@ SUBSET = [
     "truncated JSON", "question id above int64", "video id '..'", "not UTF-8", "empty split",
     "shell syntax in video ids (legal, never run)",
     "negative epochs", "unknown variant", "results folder is a file", "config YAML with a python tag",
+    "no videos, TSPM listed",
     "predict: crafted pickle", "weights import vggish_pca: crafted pickle",
     "verify: deleted chunk", "verify: a sound store (legal)",
     "score: predictions not UTF-8", "score: half right (legal)",

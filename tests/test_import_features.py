@@ -101,6 +101,26 @@ def test_skip_lists_problems_in_the_failure_list(tmp_path):
     assert all(f["stage"] == "import" for f in lost.values()) and "NaN" in lost[names[1]]["error"]
 
 
+def test_an_all_zero_row_is_a_video_the_release_could_not_read(tmp_path):
+    """AVQA's extractors write zeros for a video they failed to read: not features, so a problem."""
+    names = avqa_names(3)
+    qa = write_json(tmp_path / "train_qa.json", avqa_qa(names))
+    rows = np.ones((3, 8, 4), np.float32)
+    rows[2] = 0.0
+    rows[1, 0] = 0.0                                     # a zero clip inside a video is kept
+    write_avqa_h5(tmp_path / "m.h5", "avqa_motion", [1000, 1001, 1002], rows=rows)
+    args = ["import-features", "--layout", "avqa_motion", "--source", str(tmp_path / "m.h5"), "--shape", "8,4",
+            "--annotations", str(qa), "--format", "avqa", "--out", str(tmp_path / "o.zarr")]
+    proc = mcd(*args)
+    assert proc.returncode == 2
+    assert f"m.h5: video {names[2]}: every value is 0" in proc.stderr and "1 problem(s) (1 zeros)" in proc.stderr
+    assert not (tmp_path / "o.zarr").exists()
+    assert mcd(*args, "--on-error", "skip").returncode == 0
+    assert open_store(tmp_path / "o.zarr").video_ids == names[:2]
+    lost = json.loads(failures_path(tmp_path / "o.zarr").read_text())
+    assert [f["video_id"] for f in lost] == [names[2]] and "every value is 0" in lost[0]["error"]
+
+
 def test_npy_folders_every_problem_kind(tmp_path):
     rng = np.random.default_rng(0)
     rows = {f"{i:08d}": rng.standard_normal((60, 128)).astype(np.float32) for i in range(1, 6)}

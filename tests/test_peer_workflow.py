@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_workflow import REPO, planned_jobs, real_dataset, write_config
+from test_workflow import REPO, planned_jobs, real_dataset, snakemake, write_config
 
 def plan(tmp_path: Path, variants: list[str], *targets: str, no_torch: bool = False,
          training: dict | None = None, features: dict | None = None) -> subprocess.CompletedProcess:
@@ -164,3 +164,45 @@ def test_a_peer_stream_the_dataset_imports_serves_every_peer_run_that_reads_it(t
     assert "--out-dir results/real/runs/resnet18-vggish+imported_resnet18_14x14/avst/seed0" in train["avst"]
     assert "--visual results/real/features/visual_patch/imported_clip_vit_b32_patches.zarr" in train["pstp_net"]
     assert "results/real/runs/imported_clip_vit_b32_patches-vggish" in train["pstp_net"]
+
+
+def _video_free(tmp_path: Path, variants: list[str], imported: dict[str, str]) -> subprocess.CompletedProcess:
+    """Plan table3 for the dataset `real` without its `videos` folder, every stream of `imported`
+    (stream -> layout) imported from a released folder."""
+    config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
+    entry = config["datasets"]["real"]
+    del entry["videos"]
+    entry["training"] = {"variants": variants, "seeds": [0]}
+    entry["features"] = {}
+    for stream, layout in imported.items():
+        (tmp_path / "released" / stream).mkdir(parents=True)
+        entry["features"][stream] = {"import": f"released/{stream}", "layout": layout}
+    write_config(tmp_path, config)
+    return snakemake(tmp_path, "-n", "results/real/table3.csv", check=False)
+
+
+BASE_STREAMS = {"visual": "resnet18", "audio": "vggish"}
+
+
+def test_without_videos_tspm_stops_at_the_config_check_since_its_tome_tokens_were_never_released(tmp_path):
+    proc = _video_free(tmp_path, ["mcd", "tspm"], {**BASE_STREAMS, "text_sentence": "tspm_question",
+                                                   "prompt_sentence": "tspm_prompt"})
+    assert proc.returncode != 0
+    assert ("datasets.real: no `videos` folder, but TSPM (training.variants: tspm) reads tome features of "
+            "tome_vit_l16_384, which are extracted from videos; no released file holds them") in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_without_videos_a_peer_stream_left_to_extraction_names_the_import_that_would_serve_it(tmp_path):
+    proc = _video_free(tmp_path, ["avst"], BASE_STREAMS)
+    assert proc.returncode != 0
+    assert ("AVST (training.variants: avst) reads visual_map features of resnet18_14x14, which are extracted "
+            "from videos; import them under datasets.real.features.visual_map") in proc.stderr
+
+
+def test_without_videos_avst_and_mcd_run_from_imported_streams_alone(tmp_path):
+    proc = _video_free(tmp_path, ["mcd", "avst"], {**BASE_STREAMS, "visual_map": "resnet18_14x14"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_jobs(proc)
+    assert jobs["import_features"] == 3 and jobs["train"] == 3      # MCD, AVST and its grounding stage
+    assert not {"frames", "audio", "extract_visual", "extract_audio", "extract_tokens"} & set(jobs), jobs

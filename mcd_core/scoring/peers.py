@@ -170,6 +170,16 @@ def video_input_stores(dataset: str, variant: str, tag: str | None = None) -> li
     return [paths[i.key] for i in _architecture(variant).inputs if i.per == "video"]
 
 
+def video_streams(variant: str, visual: str, audio: str, swaps: Swaps | None = None) -> dict[str, str]:
+    """stream -> backbone of every per-video store `variant`'s runs read: audio, its visual store
+    and its declared per-video inputs (per-question text stores are not among them)."""
+    peer = peer_of(variant)
+    out = {"audio": audio, (peer.visual_stream if peer else "visual"): run_visual(variant, visual, swaps)}
+    chosen = input_backbones_of(variant, swaps)
+    out.update({i.stream: chosen[i.key] for i in _architecture(variant).inputs if i.per == "video"})
+    return out
+
+
 def input_backbones(variant: str, swaps: Swaps | None = None) -> list[str]:
     """Backbones (weight sources) of the stores the variant reads beyond --audio/--visual."""
     return sorted(set(input_backbones_of(variant, swaps).values()))

@@ -99,6 +99,30 @@ def dataset_settings(config: dict, name: str) -> DatasetSettings:
                            **sections)
 
 
+def check_video_free(config: dict) -> None:
+    """A dataset without videos: every per-video store that a variant of its training.variants
+    reads must be imported (a peer's own stream too, e.g. AVST's 14x14 maps). One ConfigError names
+    the first that is not, and the ways out; run after `validate_config`."""
+    from mcd_core.features.importers import PREFIX, importable_streams
+    from mcd_core.scoring.peers import method_label, video_streams
+
+    for name, entry in config["datasets"].items():
+        if "videos" in entry:
+            continue
+        ds = dataset_settings(config, name)
+        for variant in ds.training["variants"]:
+            for stream, backbone in video_streams(variant, ds.extraction["visual_backbone"], ds.audio_store,
+                                                  ds.peer_swaps).items():
+                if backbone.startswith(PREFIX):
+                    continue
+                how = (f"import them under datasets.{name}.features.{stream}" if stream in importable_streams()
+                       else f"no released file holds them (no layout writes stream {stream!r})")
+                raise ConfigError(f"datasets.{name}: no `videos` folder, but {method_label(variant)} "
+                                  f"(training.variants: {variant}) reads {stream} features of {backbone}, "
+                                  f"which are extracted from videos; {how}, give `videos`, or drop "
+                                  f"{variant} from training.variants (docs/features.md)")
+
+
 def demo_video_ids(count: int, fmt: str = "music_avqa") -> list[str]:
     """Video ids of a built-in demo dataset: 8 digits like MUSIC-AVQA's videos, or VGGSound-like
     clip names for the AVQA-format demo."""

@@ -4,6 +4,7 @@ AVQA's official HDF5 files, the MUSIC-AVQA baselines' per-video `.npy` folders, 
 reads each family; `run.py` checks every row and writes the store.
 """
 
-from mcd_core.features.importers.layouts import LAYOUTS, PREFIX, Layout, LayoutError, check_stream, get_layout
+from mcd_core.features.importers.layouts import (LAYOUTS, PREFIX, Layout, LayoutError, check_stream, get_layout,
+                                                 importable_streams)
 
-__all__ = ["LAYOUTS", "PREFIX", "Layout", "LayoutError", "check_stream", "get_layout"]
+__all__ = ["LAYOUTS", "PREFIX", "Layout", "LayoutError", "check_stream", "get_layout", "importable_streams"]

@@ -26,8 +26,10 @@ def _pair(path: Path, where: str, video_id, name) -> tuple[str, str]:
 
 
 def read_video_map(path: str | os.PathLike) -> dict[str, str]:
-    """`video_map.json` as {str(video_id): video_name}. Accepted: {video_name: id}, {"id": name}, or a
-    list of records with `video_id` and `video_name`."""
+    """`video_map.json` as {str(video_id): video_name}. The official file is {video_name: id}: AVQA's
+    extraction scripts look a video's name up in it and write that int into the HDF5 `ids`
+    (AlyssaYoung/AVQA, preprocess/*). Also accepted: {"id": name}, or a list of records with
+    `video_id` and `video_name`."""
     path = Path(path)
     data = _read_json(path)
     pairs = []

@@ -85,7 +85,8 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
            f"{AVQA}: AVQA_audio_PANNs_feat.h5, PANNs Cnn14 at 32 kHz, one vector a video",
            "vlaudio_features", _clip_level, "one step a video", per_second=False),
     Layout("avqa_audio_clips", "hdf5", "audio", (8, 2048),
-           f"{AVQA} training code: a clip-level PANNs file (not among the three released files)",
+           f"{AVQA} preprocess_audio.py: vggsound-qa_claudio_PANNs_feat.h5, Cnn14_DecisionLevelMax "
+           "frame embeddings sampled at 8 evenly spaced steps (not among the three released files)",
            "claudio_features", per_second=False),
     Layout("vggish", "npy", "audio", (60, 128),
            f"{MUSIC}: <video_id>.npy, VGGish embeddings (no PCA), one a second"),
@@ -134,3 +135,8 @@ def check_stream(name: str, stream: str) -> Layout:
         raise LayoutError(f"layout {name!r} writes stream {layout.stream!r}, not {stream!r} "
                           f"(layouts of {stream!r}: {', '.join(writes) or 'none'})")
     return layout
+
+
+def importable_streams() -> list[str]:
+    """The streams some layout writes (TSPM's ToMe tokens, never released, are not among them)."""
+    return sorted({layout.stream for layout in LAYOUTS.values() if layout.family != "store"})

@@ -19,7 +19,7 @@ class ImportFeaturesError(StoreError):
 class Problem:
     file: str       # the file the row comes from (or should have come from)
     key: str        # video (or question) id
-    kind: str       # shape, dtype, nan, missing, extra, unreadable, unmapped, duplicate
+    kind: str       # shape, dtype, nan, zeros, missing, extra, unreadable, unmapped, duplicate
     what: str       # one line
 
     def line(self, label: str = "video") -> str:
@@ -36,6 +36,10 @@ def row_problem(values: np.ndarray, shape: tuple[int, ...]) -> tuple[str, str] |
     if not finite.all():
         nan = int(np.isnan(values).sum())
         return "nan", f"{nan} NaN and {int((~finite).sum()) - nan} infinite values"
+    if values.size and not values.any():
+        # AVQA's released extractors write a row of zeros for a video they could not read
+        # (AlyssaYoung/AVQA preprocess/preprocess_visual/preprocess_visual.py); such a row is no feature
+        return "zeros", "every value is 0: the releasing extractor's mark of a video it could not read"
     return None
 
 
