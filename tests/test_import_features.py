@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -115,7 +116,9 @@ def test_an_all_zero_row_is_a_video_the_release_could_not_read(tmp_path):
     assert proc.returncode == 2
     assert f"m.h5: video {names[2]}: every value is 0" in proc.stderr and "1 problem(s) (1 zeros)" in proc.stderr
     assert not (tmp_path / "o.zarr").exists()
-    assert mcd(*args, "--on-error", "skip").returncode == 0
+    skipped = mcd(*args, "--on-error", "skip")
+    assert skipped.returncode == 0
+    assert re.fullmatch(r"\[import o\] 2 videos imported, 1 left out, \d+ s\n", skipped.stdout), skipped.stdout
     assert open_store(tmp_path / "o.zarr").video_ids == names[:2]
     lost = json.loads(failures_path(tmp_path / "o.zarr").read_text())
     assert [f["video_id"] for f in lost] == [names[2]] and "every value is 0" in lost[0]["error"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 from mcd_core.cli.errors import UserError
+from mcd_core.cli.progress_args import add_progress_argument, announce_of
 from mcd_core.cli.values import at_least
+from mcd_core.common.progress_lines import duration, shard_label
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +59,14 @@ def run_import(args: argparse.Namespace) -> int:
                             f"video_map.json or --annotations (the QA files) to name the videos")
     job = ImportJob(layout.name, args.source, args.out, wanted_ids(args, layout.keyed_by), names,
                     args.shape, args.seconds, args.on_error)
+    began = time.perf_counter()
     result = import_features(job)
     log.info("wrote %s: %d %ss from %s (sha256 %s); %d left out, listed in %s", result.out, result.rows,
              layout.keyed_by, args.source, result.sha256[:12], len(result.problems), failures_path(result.out))
+    announce = announce_of(args)
+    if announce is not None:  # the console's one line (docs/progress.md)
+        announce(f"[{shard_label('import', args.out)}] {result.rows} {layout.keyed_by}s imported, "
+                 f"{len(result.problems)} left out, {duration(time.perf_counter() - began)}")
     return 0
 
 
@@ -98,6 +106,7 @@ def register(subparsers) -> None:
     p.add_argument("--seconds", type=at_least(1), default=10, help="seconds of a video (clip-level layouts)")
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at any bad row, or leave it out and list it in the failure list")
+    add_progress_argument(p, "the rows imported and left out, when done")
     p.set_defaults(func=run_import)
 
     c = subparsers.add_parser("compare-stores", help="per-video cosine similarity and shapes of two stores",

@@ -22,6 +22,7 @@ from mcd_core.features.importers.sources import Hdf5Source, NpySource, StoreSour
 from mcd_core.features.merge import failures_path
 from mcd_core.features.store import StoreMeta, store_writer
 from mcd_core.common.atomic import remove_path
+from mcd_core.common.progress import progress
 from mcd_core.media.shardrun import Failure, write_failures
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ def _write(job: ImportJob, layout: Layout, source) -> ImportResult:
     dtype = str(source.store.features.dtype) if layout.family == "store" else layout.dtype
     position = {k: i for i, k in enumerate(keep)}
     with store_writer(job.out, (len(keep), *out_shape), keep, lengths, meta, dtype) as writer:
-        for key, values, error in source.rows(keep):
+        rows = progress(source.rows(keep), total=len(keep), desc=f"import {layout.name}", unit=label)
+        for key, values, error in rows:
             found = ("unreadable", error) if error else row_problem(values, shape)
             if found:
                 problems.append(Problem(source.file_of(key), key, *found))
