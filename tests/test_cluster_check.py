@@ -11,14 +11,16 @@ check_run = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_run)
 
 
-def job_line(job_id, rule, gpu=False, state="COMPLETED"):
+def job_line(job_id, rule, gpu=False, state="COMPLETED", shard=False):
     tres = " TresPerJob=gres:gpu:1" if gpu else ""
+    tres += " TresPerNode=gres:shard:1" if shard else ""
     return (f"JobId={job_id} JobName=abc JobState={state} Comment=rule_{rule}_wildcards_cluster_x"
             f" TRES=cpu=1,mem=4000M,node=1{tres}")
 
 
 def good_jobs():
-    return [job_line(i, rule, gpu=rule in check_run.GPU_RULES)
+    return [job_line(i, rule, gpu=rule in check_run.GPU_RULES - check_run.SHARD_RULES,
+                     shard=rule in check_run.SHARD_RULES)
             for i, rule in enumerate(sorted(check_run.CLUSTER_RULES), 1)]
 
 
@@ -39,10 +41,12 @@ def test_each_kind_of_wrong_run_is_reported(tmp_path):
     jobs = good_jobs()
     jobs = [line for line in jobs if "rule_logmel" not in line]          # never a job
     jobs.append(job_line(99, "table3"))                                  # a local rule submitted
-    jobs = [line.replace(" TresPerJob=gres:gpu:1", "") if "rule_train" in line else line for line in jobs]
+    jobs = [line.replace(" TresPerJob=gres:gpu:1", "") if "rule_predict" in line else line for line in jobs]
+    jobs = [job_line(7, "train", gpu=True) if "rule_train" in line else line for line in jobs]  # a whole GPU
     jobs.append(job_line(100, "frames", state="FAILED"))
     problems = "\n".join(check_run.check("\n".join(jobs), table(tmp_path)))
     assert "missing ['logmel']" in problems
     assert "local rules submitted ['table3']" in problems
-    assert "(train): GPU requested=False, expected True" in problems
+    assert "(predict): GPU requested=False, shard requested=False; expected True, False" in problems
+    assert "(train): GPU requested=True, shard requested=False; expected False, True" in problems
     assert "(frames) ended FAILED" in problems

@@ -20,7 +20,7 @@ PROFILE = REPO / "profiles/slurm/config.yaml"
 GPU_RULES = {"extract_visual", "extract_audio", "extract_visual_patch", "extract_tokens",
              "extract_text", "train", "predict"}
 KNOBS = ["MCD_SLURM_PARTITION", "MCD_SLURM_GPU_PARTITION", "MCD_SLURM_ACCOUNT", "MCD_SLURM_GPUS",
-         "MCD_SLURM_GPU_MODEL", "MCD_SLURM_QOS", "MCD_SLURM_CONSTRAINT"]
+         "MCD_SLURM_GPU_MODEL", "MCD_SLURM_QOS", "MCD_SLURM_CONSTRAINT", "MCD_SLURM_TRAIN_SHARDS"]
 
 
 def profile() -> dict:
@@ -86,6 +86,20 @@ def test_every_knob_reaches_its_rules(site):
     assert resources("train")["gpu"] == 0 and "gpu_model" not in resources("train")
 
 
+def test_train_shards_replace_the_whole_gpu_of_train_jobs_only(site):
+    """MCD_SLURM_TRAIN_SHARDS: a train job asks for GPU shards (SLURM's shard gres), no GPU and no
+    GPU type; the other GPU rules keep their whole GPU."""
+    assert "gres" not in resources("train")
+    site.setenv("MCD_SLURM_GPU_MODEL", "a100")
+    site.setenv("MCD_SLURM_TRAIN_SHARDS", "1")
+    train = resources("train")
+    assert train["gres"] == "shard:1" and train["gpu"] == 0 and "gpu_model" not in train
+    for rule in GPU_RULES - {"train"}:
+        assert "gres" not in resources(rule) and resources(rule)["gpu"] == 1, rule
+    site.setenv("MCD_SLURM_TRAIN_SHARDS", "2")
+    assert resources("train")["gres"] == "shard:2"
+
+
 def test_a_retried_job_asks_for_more_memory():
     conf = profile()
     assert conf["retries"] >= 1
@@ -117,6 +131,10 @@ def test_the_sbatch_line(site):
     line = sbatch("train", attempt=2)
     assert "--qos=normal" in line and "-C 'skylake|icelake'" in line
     assert "--gpus=a100:1" in line and "--mem 32000" in line
+    site.setenv("MCD_SLURM_TRAIN_SHARDS", "1")
+    line = sbatch("train")
+    assert "--gres=shard:1" in line and "--gpus" not in line
+    assert "--gpus=a100:1" in sbatch("predict")
 
 
 def test_snakemake_reads_the_profile(site, tmp_path):

@@ -31,9 +31,19 @@ def rule_of(job: dict[str, str]) -> str:
     return match.group(1) if match else "?"
 
 
+SHARD_RULES = {"train"}  # run with MCD_SLURM_TRAIN_SHARDS=1: a GPU shard, not a whole GPU
+
+
+def _tres(job: dict[str, str]) -> str:
+    return " ".join(job.get(k, "") for k in ("TresPerJob", "TresPerNode", "AllocTRES", "TRES"))
+
+
 def has_gpu(job: dict[str, str]) -> bool:
-    fields = " ".join(job.get(k, "") for k in ("TresPerJob", "TresPerNode", "AllocTRES", "TRES"))
-    return re.search(r"gres[/:]gpu[:=]?\d", fields) is not None
+    return re.search(r"gres[/:]gpu[:=]?\d", _tres(job)) is not None
+
+
+def has_shard(job: dict[str, str]) -> bool:
+    return re.search(r"gres[/:]shard[:=]?\d", _tres(job)) is not None
 
 
 def check(jobs_text: str, table_path: str) -> list[str]:
@@ -48,9 +58,11 @@ def check(jobs_text: str, table_path: str) -> list[str]:
         rule = rule_of(job)
         if job.get("JobState") != "COMPLETED":
             problems.append(f"job {job.get('JobId')} ({rule}) ended {job.get('JobState')}")
-        if has_gpu(job) != (rule in GPU_RULES):
-            problems.append(f"job {job.get('JobId')} ({rule}): GPU requested={has_gpu(job)}, "
-                            f"expected {rule in GPU_RULES}")
+        wants_gpu, wants_shard = rule in GPU_RULES - SHARD_RULES, rule in SHARD_RULES
+        if (has_gpu(job), has_shard(job)) != (wants_gpu, wants_shard):
+            problems.append(f"job {job.get('JobId')} ({rule}): GPU requested={has_gpu(job)}, shard "
+                            f"requested={has_shard(job)}; expected {wants_gpu}, {wants_shard} "
+                            f"({_tres(job)})")
     with open(table_path, newline="") as f:
         table = {row["method"]: row for row in csv.DictReader(f)}
     if set(table) != {"MCD", "prior", "N"}:
@@ -72,7 +84,8 @@ def main(argv: list[str]) -> int:
         print(f"test-cluster: {line}", file=sys.stderr)
     if not problems:
         print(f"test-cluster: ok: {len(CLUSTER_RULES)} rule kinds through SLURM, GPUs for "
-              f"{', '.join(sorted(GPU_RULES))}; {table} complete")
+              f"{', '.join(sorted(GPU_RULES - SHARD_RULES))}, a GPU shard for "
+              f"{', '.join(sorted(SHARD_RULES))}; {table} complete")
     return 1 if problems else 0
 
 

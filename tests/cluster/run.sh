@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-cluster`: the pipeline through profiles/slurm on a real single-node SLURM.
 # Installs Debian's SLURM and munge when missing, starts munge, slurmctld and slurmd on this host
-# (the node advertises two GPUs backed by character devices: GPU rules get one each and run on CPU),
+# (the node advertises two GPUs backed by character devices, two shards each: GPU rules get a GPU,
+# training a shard, and all run on CPU),
 # runs the tiny dataset of tests/cluster/config.yaml to its table, checks it, and stops every daemon
 # it started, also on failure. Every wait is bounded. Needs root (slurmd, mknod).
 #   PYTHON  the Python of the environment to test (default: .venv/bin/python)
@@ -117,11 +118,12 @@ JobCompType=jobcomp/none
 # Finished jobs stay listed (the checks read them; the executor's squeue status needs >= 3 x 1 s).
 MinJobAge=3600
 ReturnToService=2
-GresTypes=gpu
-$node Gres=gpu:2 State=UNKNOWN
+GresTypes=gpu,shard
+$node Gres=gpu:2,shard:4 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-echo "Name=gpu File=/dev/fakegpu[0-1]" >"$SCRATCH/gres.conf"
+# Two shards a GPU: train jobs ask for one (MCD_SLURM_TRAIN_SHARDS=1), so two runs could share a card
+printf '%s\n' "Name=gpu File=/dev/fakegpu[0-1]" "Name=shard Count=4 File=/dev/fakegpu[0-1]" >"$SCRATCH/gres.conf"
 export SLURM_CONF=$SCRATCH/slurm.conf
 # Inside a batch job SLURM_CONF is not passed on: the executor's `srun` there reads the default
 # /etc/slurm/slurm.conf, which therefore points at this configuration while the test runs.
@@ -148,7 +150,7 @@ say "SLURM up: $(sinfo -h -N -o '%N %T cpus=%c mem=%m gres=%G')"
 say "snakemake --profile profiles/slurm (limit ${RUN_LIMIT} s)"
 start=$SECONDS
 cd "$SCRATCH/work"
-timeout -k 10 "$RUN_LIMIT" "$SNAKEMAKE" results/cluster/table3.csv --snakefile "$REPO/Snakefile" \
+MCD_SLURM_TRAIN_SHARDS=1 timeout -k 10 "$RUN_LIMIT" "$SNAKEMAKE" results/cluster/table3.csv --snakefile "$REPO/Snakefile" \
   --profile "$REPO/profiles/slurm" --configfile "$REPO/tests/cluster/config.yaml" --jobs 4 \
   --slurm-status-command squeue --slurm-init-seconds-before-status-checks 1 \
   --set-threads extract_visual=2 frames=2 audio=2 >"$SCRATCH/snakemake.log" 2>&1
