@@ -96,8 +96,15 @@ def test_killed_train_job_reruns_to_the_same_best_pt_and_predictions(tmp_path):
     epoch = torch.load(tmp_path / RUN / "last.pt", weights_only=True)["epoch"]
     assert kill_after <= epoch < EPOCHS  # killed mid-run
     assert not (tmp_path / RUN / "best.pt").exists()  # Snakemake removed the failed job's outputs
+    from mcd_core.workflow.status import as_text, pipeline_status
+
+    status = pipeline_status(tmp_path / "results/demo")  # the killed run is stopped, not "running"
+    run = next(r for r in status["runs"] if r.run == "resnet18-vggish/mcd/seed0")
+    assert (run.state, run.epoch) == ("stopped", epoch), run
+    assert f"is gone (killed?); a rerun resumes after epoch {epoch}" in as_text(status)
 
     snakemake(tmp_path, "--cores", "2", PREDICTIONS)  # plain rerun
+    assert not (tmp_path / RUN / "process.json").exists()  # the rerun's process removed its marker
     assert same_checkpoint(tmp_path / RUN / "best.pt", keep / "best.pt")
     assert (tmp_path / PREDICTIONS).read_bytes() == (keep / "predictions.csv").read_bytes()
     assert _metrics(tmp_path / RUN / "metrics.csv") == _metrics(keep / "metrics.csv")

@@ -81,3 +81,24 @@ def test_extraction_prints_one_line_when_the_shard_is_done(tmp_path, capsys):
     assert (fields["label"], fields["done"], fields["failed"]) == ("visual tiny resnet18 shard_00000", "2", "1")
     assert main(args) == 0  # complete already: one line that says so
     assert capsys.readouterr().out == "[visual tiny resnet18 shard_00000] already complete: 2 videos, 1 failed\n"
+    # merging that shard: one line with the videos of the merged store and the failed ones
+    merged = out.parent.with_suffix(".zarr")
+    assert main(["merge", "--parts", str(out), "--out", str(merged)]) == 0
+    line = capsys.readouterr().out
+    assert re.fullmatch(r"\[merge tiny resnet18\] 2 videos from 1 shards, 1 failed, \d+ s\n", line), line
+
+
+def test_extract_text_prints_one_line_with_the_questions_of_each_store(tmp_path, capsys):
+    import json
+
+    from test_input_checks import record
+
+    annotations = tmp_path / "avqa-train.json"
+    annotations.write_text(json.dumps([record(1, "00000001"), record(2, "00000002"), record(3, "00000001")]))
+    out = tmp_path / "results" / "tiny" / "features"
+    args = ["extract-text", "--annotations", str(annotations), "--backbone", "clip_text_b32",
+            "--weights", "random-init", "--device", "cpu",
+            "--out", f"text_sentence={out / 'text_sentence' / 'clip_text_b32.zarr'}"]
+    assert main(args) == 0
+    line = capsys.readouterr().out
+    assert re.fullmatch(r"\[text tiny clip_text_b32\] text_sentence 3 questions, \d+ s\n", line), line

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 
@@ -137,3 +138,69 @@ def test_error_lines_are_recognised(tmp_path):
                         ("2024-01-01 10:00:00,000 INFO x: epoch 3 val error 2%\n", None), ("", None)):
         log.write_text(text)
         assert last_error(log) == error
+
+
+def _marker(run, pid, host=None, start_ticks=None):
+    import socket
+
+    (run / "process.json").write_text(json.dumps({"host": host or socket.gethostname(), "pid": pid,
+                                                  "start_ticks": start_ticks}))
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_run_whose_process_is_gone_is_stopped_not_running(results, capsys):
+    """A job killed outright leaves its process.json; `mcd status` sees that no such process lives."""
+    run = results / "runs" / "r18-vgg/late/seed0"
+    _marker(run, _dead_pid())
+    late = {r.run: r for r in pipeline_status(results, now=NOW)["runs"]}["r18-vgg/late/seed0"]
+    assert (late.state, late.epoch, late.eta_s) == ("stopped", 2, None)
+    assert main(["status", str(results)]) == 0
+    out = capsys.readouterr().out
+    assert "1 finished, 1 stopped, 2 failed" in out
+    assert re.search(r"r18-vgg/late/seed0 +stopped +2/10 .*pid \d+ on \S+ is gone \(killed\?\); a rerun "
+                     r"resumes after epoch 2, updated .* ago", out), out
+
+
+def test_a_live_process_another_host_and_a_recycled_pid(results):
+    from mcd_core.common.liveness import _start_ticks
+
+    run = results / "runs" / "r18-vgg/late/seed0"
+    state = lambda: {r.run: r for r in pipeline_status(results, now=NOW)["runs"]}["r18-vgg/late/seed0"]
+    _marker(run, os.getpid(), start_ticks=_start_ticks(os.getpid()))
+    assert state().state == "running" and state().eta_s == pytest.approx(40.0)
+    _marker(run, os.getpid(), host="node-17")
+    assert state().state == "running" and state().process == "on host node-17"
+    if _start_ticks(os.getpid()) is not None:  # Linux: this pid started at another time than recorded
+        _marker(run, os.getpid(), start_ticks=_start_ticks(os.getpid()) + 1)
+        assert state().state == "stopped"
+
+
+def test_the_marker_lives_while_the_body_runs_and_goes_however_it_ends(tmp_path):
+    from mcd_core.common.liveness import marked_running, writer_state
+
+    with marked_running(tmp_path / "run") as marker:
+        assert marker.is_file() and writer_state(tmp_path / "run")[0] == "alive"
+    assert writer_state(tmp_path / "run") == ("none", "") and not (tmp_path / "run").exists()  # made here, empty
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "last.pt").write_bytes(b"x")
+    with pytest.raises(KeyboardInterrupt):
+        with marked_running(tmp_path / "kept"):
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["last.pt"]
+
+
+def test_last_json_gives_the_epoch_when_snakemake_removed_a_killed_jobs_metrics(results):
+    run = results / "runs" / "r18-vgg/late/seed0"
+    (run / "metrics.csv").unlink()                       # a declared output: gone with the failed job
+    (run / "last.json").write_text(json.dumps({"epoch": 3, "epochs": 10, "best_epoch": 2, "best_val_acc": 35.0}))
+    _marker(run, _dead_pid())
+    late = {r.run: r for r in pipeline_status(results, now=NOW)["runs"]}["r18-vgg/late/seed0"]
+    assert (late.state, late.epoch, late.epochs, late.best_epoch, late.val) == ("stopped", 3, 10, 2, 35.0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 from mcd_core.cli.backbone_args import add_backbone_arguments
-from mcd_core.cli.progress_args import add_progress_argument, shard_report
+from mcd_core.cli.progress_args import add_progress_argument, announce_of, shard_report
 from mcd_core.cli.values import at_least
+from mcd_core.common.progress_lines import duration, shard_label
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,16 @@ def run_extract_visual(args: argparse.Namespace) -> int:
 def run_merge(args: argparse.Namespace) -> int:
     from mcd_core.features.merge import failures_path, merge_shards
 
+    began = time.perf_counter()
     out, failures = merge_shards(args.parts, args.out)
     log.info("wrote %s from %d shards; %d failed videos listed in %s", out, len(args.parts),
              len(failures), failures_path(out))
+    announce = announce_of(args)
+    if announce is not None:
+        from mcd_core.features.store import row_names
+
+        announce(f"[{shard_label('merge', out)}] {len(row_names(out)[0])} videos from {len(args.parts)} "
+                 f"shards, {len(failures)} failed, {duration(time.perf_counter() - began)}")
     return 0
 
 
@@ -99,4 +108,5 @@ def register(subparsers) -> None:
                                           "failure lists into <out>.failures.json.")
     m.add_argument("--parts", type=Path, nargs="+", required=True, help="shard stores, in order")
     m.add_argument("--out", type=Path, required=True, help="merged store (.zarr)")
+    add_progress_argument(m, "one line when the store is merged")
     m.set_defaults(func=run_merge)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 from mcd_core.cli.annotations import add_format_argument
 from mcd_core.cli.backbone_args import add_backbone_arguments
 from mcd_core.cli.errors import UserError
-from mcd_core.cli.progress_args import add_progress_argument, shard_report
+from mcd_core.cli.progress_args import add_progress_argument, announce_of, shard_report
 from mcd_core.cli.values import at_least
+from mcd_core.common.progress_lines import duration, shard_label
 from mcd_core.features.backbones.streams import STREAM_BACKBONES, TEXT_STREAM_NAMES, token_streams
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,17 @@ def run_extract_text(args: argparse.Namespace) -> int:
         import torch
 
         job.device = "cuda" if torch.cuda.is_available() else "cpu"
-    for stream, path in extract_text(job).items():
+    began = time.perf_counter()
+    written = extract_text(job)
+    for stream, path in written.items():
         log.info("wrote %s (%s)", path, stream)
+    announce = announce_of(args)
+    if announce is not None:
+        from mcd_core.features.store import row_names
+
+        stores = ", ".join(f"{stream} {len(row_names(path)[0])} questions" for stream, path in written.items())
+        announce(f"[{shard_label('text', next(iter(written.values())))}] {stores}, "
+                 f"{duration(time.perf_counter() - began)}")
     return 0
 
 
@@ -94,4 +105,5 @@ def register(subparsers) -> None:
     t.add_argument("--batch-size", type=at_least(1), default=256, help="texts per forward pass")
     t.add_argument("--out", nargs="+", required=True, metavar="STREAM=PATH",
                    help=f"stores to write; STREAM one of {', '.join(TEXT_STREAMS)}")
+    add_progress_argument(t, "one line when the stores are written")
     t.set_defaults(func=run_extract_text, uses_gpu=True)

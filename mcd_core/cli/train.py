@@ -9,6 +9,7 @@ from pathlib import Path
 from mcd_core.cli.annotations import add_format_argument
 from mcd_core.cli.progress_args import add_progress_argument, announce_of
 from mcd_core.cli.values import at_least
+from mcd_core.common.liveness import marked_running
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ def run_train(args: argparse.Namespace) -> int:
     files = RunFiles(train=args.train, val=args.val, vocab=args.vocab, audio=args.audio, visual=args.visual,
                      test=args.test, format=args.format, inputs=parse_input_flags(args.input),
                      init_from=args.init_from)
-    result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides, resume=args.resume,
-                              threads=args.threads, announce=announce_of(args))
+    with marked_running(args.out_dir):  # process.json: `mcd status` tells a killed run from a live one
+        result = train_from_files(files, args.variant, args.out_dir, train_cfg, model_overrides,
+                                  resume=args.resume, threads=args.threads, announce=announce_of(args))
     verb = "already finished" if result.skipped else "finished"
     log.info("%s %s: best epoch %d, val accuracy %.2f %%", verb, args.out_dir, result.best_epoch,
              result.best_val_acc)

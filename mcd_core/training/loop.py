@@ -101,7 +101,9 @@ def run_config(model_cfg: ModelConfig, train_cfg: TrainConfig, inputs: dict[str,
 # The files a finished run has; the train rule declares the first three as its outputs.
 OUTPUTS = ("best.pt", "metrics.csv", "curves.png", "final.json")
 # What a fresh start removes: the files of an earlier run with another config.
-RUN_FILES = ("last.pt", *OUTPUTS)
+# last.json: last.pt's epoch, for `mcd status` (no torch there); Snakemake leaves it, like last.pt,
+# when it removes a killed job's outputs
+RUN_FILES = ("last.pt", "last.json", *OUTPUTS)
 
 
 def is_finished(out_dir: Path, config: dict[str, Any]) -> bool:
@@ -372,6 +374,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, train_set: AVQADataset
                               "architecture": model_cfg.architecture, "model_config": model_cfg.to_dict(),
                               "answers": list(vocab.answers), "rng": _rng_state(generator)},
                              out_dir / "last.pt")
+            write_json(out_dir / "last.json", {"epoch": epoch, "epochs": train_cfg.epochs, "best_epoch": best_epoch,
+                                               "best_val_acc": best_acc})
             saved = epoch
             write_text(out_dir / "metrics.csv", metrics_csv(history))
             plot_curves(history, out_dir / "curves.png", title="/".join(out_dir.resolve().parts[-3:]))

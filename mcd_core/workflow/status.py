@@ -2,7 +2,7 @@
 
 No Snakemake, no torch: training runs (results/D/runs/TAG/VARIANT/seedK/) are finished (final.json),
 running (last.pt or metrics.csv, no final.json: epoch k/K and an ETA from metrics.csv's epoch
-times) or failed (their log, results/D/logs/train/TAG/VARIANT_seedK.log, ends with an error line);
+times), stopped (the process its `process.json` names is gone: killed outright) or failed (their log, results/D/logs/train/TAG/VARIANT_seedK.log, ends with an error line);
 each sharded stage (frames, wav, logmel, and the feature streams per backbone) counts its shards
 done (output exists), failed (log ends with an error), running (log only) and missing (docs/progress.md).
 """
@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcd_core.common.liveness import writer_state
 from mcd_core.common.progress_lines import duration
 
 
@@ -56,7 +57,7 @@ def last_error(log: Path, tail: int = 65536) -> str | None:
 @dataclass
 class RunStatus:
     run: str                        # TAG/VARIANT/seedK
-    state: str                      # finished | running | failed
+    state: str                      # finished | running | stopped (its process is gone) | failed
     epoch: int = 0                  # epochs done
     epochs: int | None = None       # K, from config.json
     val: float | None = None        # best val accuracy so far (%)
@@ -65,6 +66,7 @@ class RunStatus:
     eta_s: float | None = None      # running: mean epoch time x epochs left
     updated_s: float | None = None  # running: seconds since metrics.csv (or last.pt) was written
     error: str | None = None        # failed: the log's last line
+    process: str = ""               # running/stopped: the process that trains it (process.json)
 
 
 @dataclass
@@ -126,10 +128,18 @@ def run_status(run_dir: Path, log: Path, now: float) -> RunStatus | None:
         return None
     epoch = max((int(float(r["epoch"])) for r in rows if _number(r.get("epoch")) is not None), default=0)
     best_epoch, val, test = _best(rows)
+    last = _read_json(run_dir / "last.json")  # last.pt's epoch: Snakemake removes a killed job's metrics.csv
+    if isinstance(last, dict) and (_number(last.get("epoch")) or 0) > epoch:
+        epoch, best_epoch, val, test = int(last["epoch"]), last.get("best_epoch"), _number(last.get("best_val_acc")), None
     status = RunStatus(name, "failed" if error else "running", epoch, epochs, val, test, best_epoch, error=error)
     if not error:
+        alive, status.process = writer_state(run_dir)
+        if alive == "gone":  # killed outright (SIGKILL, out of memory, a lost node): its marker stayed
+            status.state = "stopped"
+        elif alive == "elsewhere":
+            status.process = f"on {status.process}"
         seconds = [s for s in (_number(r.get("seconds")) for r in rows) if s is not None]
-        if seconds and epochs:
+        if seconds and epochs and status.state == "running":
             status.eta_s = sum(seconds) / len(seconds) * max(0, epochs - epoch)
         stamps = [p.stat().st_mtime for p in written] or [log.stat().st_mtime]
         status.updated_s = max(0.0, now - max(stamps))
@@ -248,14 +258,18 @@ def _run_note(r: RunStatus) -> str:
         return f"best epoch {r.best_epoch}" if r.best_epoch else ""
     if r.state == "failed":
         return _clip(r.error or "", 100)
+    if r.state == "stopped":
+        return (f"{r.process} is gone (killed?); a rerun resumes after epoch {r.epoch}"
+                + (f", updated {duration(r.updated_s)} ago" if r.updated_s is not None else ""))
     return ", ".join(p for p in (f"ETA {duration(r.eta_s)}" if r.eta_s is not None else "",
-                                 f"updated {duration(r.updated_s)} ago" if r.updated_s is not None else "") if p)
+                                 f"updated {duration(r.updated_s)} ago" if r.updated_s is not None else "",
+                                 r.process if r.process.startswith("on host") else "") if p)
 
 
 def as_text(status: dict[str, Any]) -> str:
     lines = []
     runs, stages = status["runs"], status["stages"]
-    counts = {s: sum(r.state == s for r in runs) for s in ("finished", "running", "failed")}
+    counts = {s: sum(r.state == s for r in runs) for s in ("finished", "running", "stopped", "failed")}
     lines.append(f"runs in {status['results']}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n)
                                                      or "none yet"))
     if runs:
