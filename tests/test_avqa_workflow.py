@@ -25,7 +25,8 @@ def avqa_records(names: list[str], first_id: int = 0) -> list[dict]:
 
 
 def avqa_workdir(tmp_path: Path, present: list[str], train: list[str], test: list[str]) -> dict:
-    """The repository's config, its `avqa` dataset laid out as the README says (placeholder files)."""
+    """The repository's config, its `avqa_videos` entry (the clips re-fetched) named `avqa`, laid out
+    as docs/avqa.md says (placeholder files)."""
     root = tmp_path / "resources" / "avqa"
     (root / "videos").mkdir(parents=True)
     for name in present:
@@ -36,7 +37,10 @@ def avqa_workdir(tmp_path: Path, present: list[str], train: list[str], test: lis
     weights.mkdir(parents=True)
     for name in ("resnext-101-kinetics.pth", "Cnn14_mAP=0.431.pth"):
         (weights / name).write_bytes(b"placeholder")
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    entry = json.loads(json.dumps(config["datasets"]["avqa_videos"]).replace("results/avqa_videos/", "results/avqa/"))
+    config["datasets"]["avqa"] = entry
+    return config
 
 
 def test_avqa_config_plans_table5(tmp_path):
@@ -112,15 +116,16 @@ def test_config_checks_carve_paths_and_audio_rate():
     validated = _validate(config)
     assert validated["datasets"]["avqa"]["carve"] == {"source": "resources/avqa/train_qa.json",
                                                       "val_questions": 2000, "seed": 0}
-    settings = pipeline.dataset_settings(validated, "avqa")
+    settings = pipeline.dataset_settings(validated, "avqa_videos")
     assert pipeline.audio_sample_rate(settings.extraction) == 32000
+    assert pipeline.dataset_settings(validated, "avqa").extraction["audio_backbone"] == "imported_avqa_audio"
     assert pipeline.audio_sample_rate(pipeline.dataset_settings(validated, "music_avqa").extraction) == 16000
     bad = json.loads(json.dumps(config))
     bad["datasets"]["avqa"]["annotations"]["val"] = "elsewhere/val.json"
     with pytest.raises(pipeline.ConfigError, match="annotations.val must be results/avqa/annotations/val.carve.json"):
         _validate(bad)
     bad = json.loads(json.dumps(config))
-    bad["datasets"]["avqa"]["extraction"]["audio_sample_rate"] = 16000
+    bad["datasets"]["avqa_videos"]["extraction"]["audio_sample_rate"] = 16000
     with pytest.raises(pipeline.ConfigError, match="reads 32000 Hz"):
         _validate(bad)
     bad = json.loads(json.dumps(config))

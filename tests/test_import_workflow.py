@@ -5,11 +5,12 @@ one epoch); a mix of imported audio and extracted visual; config errors."""
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
 from import_files import AVQA_FILES, avqa_names, avqa_qa, write_avqa_h5, write_json
-from test_workflow import planned_jobs, snakemake, write_config
+from test_workflow import REPO, planned_jobs, snakemake, write_config
 from videos import make_video
 
 TINY = ["in_memory=true", "d_model=64", "word_dim=64", "ffn_hidden=128", "proj_dim=64"]
@@ -21,11 +22,11 @@ def avqa_import_workdir(tmp_path, visual="avqa_motion", n_train=24, n_test=8, vi
     write_json(root / "train_qa.json", avqa_qa(train))
     write_json(root / "val_qa.json", avqa_qa(test, first_id=n_train))
     ids = [1000 + i for i in range(n_train + n_test)]
-    features = {"audio": {"import": str(root / AVQA_FILES["avqa_audio"][0]), "layout": "avqa_audio"}}
+    features = {"audio": {"import": f"resources/avqa/{AVQA_FILES['avqa_audio'][0]}", "layout": "avqa_audio"}}
     write_avqa_h5(root / AVQA_FILES["avqa_audio"][0], "avqa_audio", ids[::-1], seed=1)
     if visual:
         write_avqa_h5(root / AVQA_FILES[visual][0], visual, ids, seed=2)
-        features["visual"] = {"import": str(root / AVQA_FILES[visual][0]), "layout": visual}
+        features["visual"] = {"import": f"resources/avqa/{AVQA_FILES[visual][0]}", "layout": visual}
     entry = {"format": "avqa", "seconds": seconds, "features": features,
              "annotations": {"train": "results/avqa/annotations/train.carve.json",
                              "val": "results/avqa/annotations/val.carve.json",
@@ -85,7 +86,24 @@ def test_layout_must_write_its_stream(tmp_path):
 
 
 def test_tiny_table5_from_the_official_files_alone(tmp_path):
+    """The shipped `avqa` entry, as configured (only training made tiny), on the official files: QA
+    JSONs and two HDF5 files, one of whose rows is zeros (a video the release could not read)."""
+    import numpy as np
+    import yaml
+
     train, test = avqa_import_workdir(tmp_path)
+    shipped = yaml.safe_load((REPO / "config/config.yaml").read_text())["datasets"]["avqa"]
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    mine = config["datasets"]["avqa"]
+    assert {k: shipped[k] for k in ("features", "annotations", "seconds")} == \
+        {k: mine[k] for k in ("features", "annotations", "seconds")}
+    config["datasets"]["avqa"] = {**shipped, "training": mine["training"],
+                                  "carve": {**shipped["carve"], "val_questions": 6}}
+    write_config(tmp_path, config)
+    ids = [1000 + i for i in range(len(train + test))][::-1]
+    rows = np.random.default_rng(1).standard_normal((len(ids), 2048)).astype(np.float32)
+    rows[ids.index(1000 + len(train))] = 0.0                     # the first test video's audio: zeros
+    write_avqa_h5(tmp_path / "resources/avqa" / AVQA_FILES["avqa_audio"][0], "avqa_audio", ids, rows=rows)
     snakemake(tmp_path, "--cores", "2", "results/avqa/table5.csv")
     rows = list(csv.DictReader((tmp_path / "results/avqa/table5.csv").open()))
     ours = next(r for r in rows if r["method"] == "MCD")
@@ -96,7 +114,13 @@ def test_tiny_table5_from_the_official_files_alone(tmp_path):
     md = (tmp_path / "results/avqa/table5.md").read_text()
     assert "visual features: imported from AVQA_motion_resnext101_feat.h5 (sha256 " in md
     assert "randomly initialised" not in md        # no backbone of ours ran
+    assert "no run beside MCD's: no paired tests" in md and "no MCD row among the rows" not in md
     assert not (tmp_path / "results/avqa/frames").exists() and not (tmp_path / "results/avqa/shards").exists()
+    assert ("1 videos / 1 questions left out (videos not imported (absent from the feature file, or a bad "
+            "row: zeros, NaN, shape))") in ours["notes"]
+    lost = json.loads((tmp_path / "results/avqa/features/audio/imported_avqa_audio.failures.json").read_text())
+    assert [(f["video_id"], f["stage"]) for f in lost] == [(test[0], "import")]
+    assert "every value is 0" in lost[0]["error"]
     print((tmp_path / "results/avqa/table5.md").read_text())
 
 

@@ -186,8 +186,8 @@ def test_row_notes_tell_missing_videos_from_extraction_failures(tmp_path):
     only_missing = score_predictions(annotations, tmp_path / "p.csv", "M", {}, [tmp_path / "missing.json"])
     assert "1 videos / 2 questions left out (videos without a file (missing_videos: skip))" in only_missing.rows[0]["notes"]
     both = score_predictions(annotations, tmp_path / "p.csv", "M", {}, [tmp_path / "missing.json", tmp_path / "failed.json"])
-    assert ("2 videos / 3 questions left out (1 videos without a file (missing_videos: skip), the others "
-            "extraction failures)") in both.rows[0]["notes"]
+    assert ("2 videos / 3 questions left out (1 extraction failures, 1 videos without a file "
+            "(missing_videos: skip))") in both.rows[0]["notes"]
 
 
 def test_table_adds_a_mean_sd_row_per_setting_trained_with_several_seeds(files):

@@ -128,7 +128,8 @@ def run_table(args: argparse.Namespace) -> int:
         add_columns(table, uncertainty_columns(taxonomy), taxonomy)
         annotate_rows(table.rows, runs, taxonomy)
         if not any(r.get("p_mcnemar_vs_mcd") for r in table.rows):
-            table.source_notes.append("no MCD row among the rows: no paired tests")
+            table.source_notes.append("no MCD row among the rows: no paired tests" if "MCD" not in runs else
+                                      "no run beside MCD's: no paired tests")
     if args.paper_rows:  # published rows beside ours (not counted in our N row)
         from mcd_core.scoring.paperrows import add_paper_rows, table3_notes
 

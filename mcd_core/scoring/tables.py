@@ -94,6 +94,22 @@ def read_failed_videos(path: str | os.PathLike) -> set[str]:
 
 # The stage a missing-videos manifest gives its entries (`missing_videos: skip`): no file at all.
 MISSING_VIDEO_STAGE = "videos"
+IMPORT_STAGE = "import"  # features.importers.run.STAGE: a row the imported file lacks or that failed its checks
+_LOST_BECAUSE = {MISSING_VIDEO_STAGE: "videos without a file (missing_videos: skip)",
+                 IMPORT_STAGE: "videos not imported (absent from the feature file, or a bad row: zeros, NaN, shape)"}
+EXTRACTION_FAILURES = "extraction failures"
+
+
+def _why_lost(videos: set[str], failed: dict[str, str]) -> str:
+    """Why the videos were lost: one reason alone, else each with its count
+    (`1 videos without a file (missing_videos: skip), 2 extraction failures`)."""
+    counts: dict[str, int] = {}
+    for video in videos:
+        reason = _LOST_BECAUSE.get(failed[video], EXTRACTION_FAILURES)
+        counts[reason] = counts.get(reason, 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
 
 
 def read_failure_stages(path: str | os.PathLike) -> dict[str, str]:
@@ -341,13 +357,8 @@ def score_predictions(annotations: AnnotationSet, predictions_path: str | os.Pat
     notes = [f"every video of {shard} failed extraction ({n} videos; {', '.join(where)})"
              for shard, (n, where) in sorted(whole.items())]
     if dropped:
-        absent = {q.video_id for q in dropped if failed[q.video_id] == MISSING_VIDEO_STAGE}
-        why = ("extraction failures" if not absent else
-               f"{len(absent)} videos without a file (missing_videos: skip), the others extraction failures"
-               if len(absent) < len({q.video_id for q in dropped}) else
-               "videos without a file (missing_videos: skip)")
-        notes.append(f"{len({q.video_id for q in dropped})} videos / {len(dropped)} questions left out "
-                     f"({why})")
+        lost = {q.video_id for q in dropped}
+        notes.append(f"{len(lost)} videos / {len(dropped)} questions left out ({_why_lost(lost, failed)})")
     n_missing = sum(q.question_id not in predictions for q in questions)
     if n_missing:
         notes.append(f"{n_missing} questions had no prediction (scored wrong)")

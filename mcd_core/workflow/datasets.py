@@ -236,6 +236,11 @@ def check_dataset_ready(ds: DatasetSettings) -> None:
                if not Path(path).is_file()]
     if ds.videos is not None and not Path(ds.videos).is_dir():
         missing.append(f"  videos folder: {ds.videos}  (one <video_id>.mp4 per video)")
+    for stream, spec in (ds.features or {}).items():
+        source = spec.get("import") or spec.get("store")
+        if source and not Path(source).exists():
+            what = f"layout {spec['layout']}" if "layout" in spec else "a finished store"
+            missing.append(f"  features.{stream} ({what}; docs/features.md): {source}")
     if missing:
         raise DatasetNotReadyError(
             f"dataset {ds.name!r} is not in place. Put these files where the config says "
