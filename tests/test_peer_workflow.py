@@ -5,6 +5,7 @@ read from this checkout."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,10 +167,13 @@ def test_a_peer_stream_the_dataset_imports_serves_every_peer_run_that_reads_it(t
     assert "results/real/runs/imported_clip_vit_b32_patches-vggish" in train["pstp_net"]
 
 
-def _video_free(tmp_path: Path, variants: list[str], imported: dict[str, str]) -> subprocess.CompletedProcess:
-    """Plan table3 for the dataset `real` without its `videos` folder, every stream of `imported`
-    (stream -> layout) imported from a released folder."""
+def _video_free(tmp_path: Path, variants: list[str], imported: dict[str, str],
+                target: str = "results/real/table3.csv") -> subprocess.CompletedProcess:
+    """Plan `target` with the dataset `real` without its `videos` folder, every stream of `imported`
+    (stream -> layout) imported from a released folder, and `with_videos`: `real` as it was."""
     config = real_dataset(tmp_path, [f"v{i:03d}" for i in range(4)], [f"v{i:03d}" for i in range(4)])
+    config["datasets"]["with_videos"] = json.loads(json.dumps(config["datasets"]["real"]))
+    config["training"] = {"variants": variants}
     entry = config["datasets"]["real"]
     del entry["videos"]
     entry["training"] = {"variants": variants, "seeds": [0]}
@@ -178,7 +182,7 @@ def _video_free(tmp_path: Path, variants: list[str], imported: dict[str, str]) -
         (tmp_path / "released" / stream).mkdir(parents=True)
         entry["features"][stream] = {"import": f"released/{stream}", "layout": layout}
     write_config(tmp_path, config)
-    return snakemake(tmp_path, "-n", "results/real/table3.csv", check=False)
+    return snakemake(tmp_path, "-n", target, check=False)
 
 
 BASE_STREAMS = {"visual": "resnet18", "audio": "vggish"}
@@ -191,6 +195,12 @@ def test_without_videos_tspm_stops_at_the_config_check_since_its_tome_tokens_wer
     assert ("datasets.real: no `videos` folder, but TSPM (training.variants: tspm) reads tome features of "
             "tome_vit_l16_384, which are extracted from videos; no released file holds them") in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_peer_listed_for_every_dataset_stops_only_the_dataset_without_videos(tmp_path):
+    proc = _video_free(tmp_path, ["mcd", "tspm"], BASE_STREAMS, target="results/with_videos/table3.csv")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert planned_jobs(proc)["train"] == 2
 
 
 def test_without_videos_a_peer_stream_left_to_extraction_names_the_import_that_would_serve_it(tmp_path):

@@ -99,28 +99,27 @@ def dataset_settings(config: dict, name: str) -> DatasetSettings:
                            **sections)
 
 
-def check_video_free(config: dict) -> None:
+def check_video_free(ds: DatasetSettings) -> None:
     """A dataset without videos: every per-video store that a variant of its training.variants
-    reads must be imported (a peer's own stream too, e.g. AVST's 14x14 maps). One ConfigError names
-    the first that is not, and the ways out; run after `validate_config`."""
+    reads must be imported (a peer's own stream too, e.g. AVST's 14x14 maps). A ConfigError names
+    the first that is not, and the ways out. Asked when the dataset's DAG is built
+    (`dataset_video_ids`), so that a peer listed for every dataset stops only the one it cannot run on."""
     from mcd_core.features.importers import PREFIX, importable_streams
     from mcd_core.scoring.peers import method_label, video_streams
 
-    for name, entry in config["datasets"].items():
-        if "videos" in entry:
-            continue
-        ds = dataset_settings(config, name)
-        for variant in ds.training["variants"]:
-            for stream, backbone in video_streams(variant, ds.extraction["visual_backbone"], ds.audio_store,
-                                                  ds.peer_swaps).items():
-                if backbone.startswith(PREFIX):
-                    continue
-                how = (f"import them under datasets.{name}.features.{stream}" if stream in importable_streams()
-                       else f"no released file holds them (no layout writes stream {stream!r})")
-                raise ConfigError(f"datasets.{name}: no `videos` folder, but {method_label(variant)} "
-                                  f"(training.variants: {variant}) reads {stream} features of {backbone}, "
-                                  f"which are extracted from videos; {how}, give `videos`, or drop "
-                                  f"{variant} from training.variants (docs/features.md)")
+    if ds.videos is not None:
+        return
+    for variant in ds.training["variants"]:
+        for stream, backbone in video_streams(variant, ds.extraction["visual_backbone"], ds.audio_store,
+                                              ds.peer_swaps).items():
+            if backbone.startswith(PREFIX):
+                continue
+            how = (f"import them under datasets.{ds.name}.features.{stream}" if stream in importable_streams()
+                   else f"no released file holds them (no layout writes stream {stream!r})")
+            raise ConfigError(f"datasets.{ds.name}: no `videos` folder, but {method_label(variant)} "
+                              f"(training.variants: {variant}) reads {stream} features of {backbone}, "
+                              f"which are extracted from videos; {how}, give `videos`, or drop "
+                              f"{variant} from training.variants (docs/features.md)")
 
 
 def demo_video_ids(count: int, fmt: str = "music_avqa") -> list[str]:
@@ -312,6 +311,7 @@ def dataset_video_ids(ds: DatasetSettings) -> list[str]:
     if ds.generator is not None:
         return demo_video_ids(ds.generator["videos"], ds.format)
     if ds.videos is None:  # every stream imported: the annotated videos, whatever files exist
+        check_video_free(ds)
         check_dataset_ready(ds)
         return annotation_video_ids(list(dict.fromkeys(ds.read_paths[s] for s in SPLITS)), ds.format)
     ids, missing = _annotated(ds)

@@ -35,7 +35,6 @@ try:
     CONFIG = pipeline.validate_config(
         config, pipeline.load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
     )
-    pipeline.check_video_free(CONFIG)
 except pipeline.ConfigError as exc:
     stop(exc)
 
