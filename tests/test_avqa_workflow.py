@@ -153,4 +153,8 @@ def test_paper_done_plans_table5_for_an_avqa_dataset(tmp_path):
     assert not {"table3", "paper_table", "fig5b", "table3_html", "table3_bars"} & set(jobs), jobs
     out = proc.stdout + proc.stderr
     assert "paper suite (table5): 2 training runs" in out   # the shipped variants: mcd, mcd_time
+    # the carve has not run: its source's 30 questions split as it will split them, and said so
+    assert ("questions per epoch: train 25, val 5, test 6 (train and val: resources/avqa/train_qa.json as "
+            "rule carve will split it, not run yet)") in out
+    assert "GPU-hours" in out
     assert "mcd paper-plan --experiments table5 " in out

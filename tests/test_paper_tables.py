@@ -168,6 +168,9 @@ def test_the_cost_estimate_adds_features_and_training_on_the_measured_card_and_c
     unmeasured = plan_text(["table3"], "clip_vit_l14_336", [0], counts, epochs, variants=["mcd"], videos=10,
                            seconds=60)
     assert "not measured on this card, left out: clip_vit_l14_336" in unmeasured
+    imported = plan_text(["table5"], "imported_avqa_motion", [0], counts, epochs, variants=["mcd"], videos=10,
+                         seconds=10, audio="imported_avqa_audio")
+    assert "features 0 h (imported) + training" in imported and "left out" not in imported
 
 
 def test_markdown_tables_become_html_tables():

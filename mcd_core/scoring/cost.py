@@ -68,7 +68,7 @@ def feature_seconds(card: CardFigures, videos: int, seconds: int, backbones: Seq
 
 def plan_text(experiments: Sequence[str], visual: str, seeds: Sequence[int], counts: Sequence[int] | None,
               epochs: int, finished: int = 0, variants: Sequence[str] = (), videos: int | None = None,
-              seconds: int | None = None, audio: str = "vggish") -> str:
+              seconds: int | None = None, audio: str = "vggish", counts_note: str = "") -> str:
     """A few lines: the runs needed (distinct features/variant/seed, stage-one runs included) and
     their estimated GPU time, features and training, on each card with measured figures."""
     suite = needed_runs(experiments, visual, seeds, variants)
@@ -85,7 +85,7 @@ def plan_text(experiments: Sequence[str], visual: str, seeds: Sequence[int], cou
     if counts is None:
         lines.append("cost: question counts unknown until the annotation files exist")
         return "\n".join(lines)
-    lines.append(f"questions per epoch: train {counts[0]}, val {counts[1]}, test {counts[2]}")
+    lines.append(f"questions per epoch: train {counts[0]}, val {counts[1]}, test {counts[2]}{counts_note}")
     to_train = len(runs) - finished
     for card_name, card in MEASURED.items():
         train_h = to_train * run_seconds(epochs, counts, card.training) / 3600
@@ -94,8 +94,10 @@ def plan_text(experiments: Sequence[str], visual: str, seeds: Sequence[int], cou
             per, unmeasured = feature_seconds(card, videos, seconds, [*backbones, audio])
             feat_h = sum(per.values()) / 3600
             parts = ", ".join(f"{b} {s / 3600:.2f} h" for b, s in per.items())
-            text += (f"features {feat_h:.1f} h ({videos} videos x {seconds} s: {parts}) + training "
-                     f"{train_h:.1f} h at {card.training:.0f} samples/s = {feat_h + train_h:.1f} GPU-hours")
+            features = (f"features {feat_h:.1f} h ({videos} videos x {seconds} s: {parts})" if per or unmeasured
+                        else "features 0 h (imported)")
+            text += (f"{features} + training {train_h:.1f} h at {card.training:.0f} samples/s = "
+                     f"{feat_h + train_h:.1f} GPU-hours")
             if unmeasured:
                 text += f"; not measured on this card, left out: {', '.join(unmeasured)}"
         else:

@@ -74,6 +74,23 @@ def question_counts(dataset):
     return counts
 
 
+def planned_question_counts(dataset):
+    """(counts, note) for the dry run's cost lines: the files' counts, or while rule `carve` has not
+    run yet, its source's count split as the carve will split it (val: `val_questions`, the carve
+    takes whole videos until it has at least that many)."""
+    counts = question_counts(dataset)
+    ds = settings(dataset)
+    if counts is not None or ds.carve is None:
+        return counts, ""
+    source, test = Path(ds.carve["source"]), Path(annotation(dataset, "test"))
+    if not (source.is_file() and test.is_file()):
+        return None, ""
+    total = len(load_split(ds.format, source).questions)
+    val = min(total, int(ds.carve["val_questions"]))
+    return [total - val, val, len(load_split(ds.format, test).questions)], \
+        f" (train and val: {source} as rule carve will split it, not run yet)"
+
+
 def suite_epochs(dataset):
     from mcd_core.training.config import TrainConfig
 
@@ -107,9 +124,11 @@ def finished_runs(dataset):
 
 def suite_plan(wildcards):
     ds = wildcards.dataset
+    counts, note = planned_question_counts(ds)
     return plan_text(suite_names(ds), extraction(ds, "visual_backbone"), training(ds, "seeds"),
-                     question_counts(ds), suite_epochs(ds), finished_runs(ds), training(ds, "variants"),
-                     videos=len(video_ids(ds)), seconds=settings(ds).seconds, audio=extraction(ds, "audio_backbone"))
+                     counts, suite_epochs(ds), finished_runs(ds), training(ds, "variants"),
+                     videos=len(video_ids(ds)), seconds=settings(ds).seconds, audio=extraction(ds, "audio_backbone"),
+                     counts_note=note)
 
 
 def suite_plan_flags(wildcards):
