@@ -144,3 +144,52 @@ def test_tiny_table5_from_imported_audio_and_extracted_visual(tmp_path):
     assert visual["features"].shape[:2] == (len(train + test), 2)
     assert audio["features"].shape[:2] == (len(train + test), 1)
     assert not (tmp_path / "results/avqa/features/audio/panns_cnn14_32k.zarr").exists()
+
+
+def test_tiny_table3_from_the_baselines_npy_folders_alone(tmp_path):
+    """MUSIC-AVQA without videos: the baselines' per-video VGGish, ResNet-18 and AVST 14x14 .npy
+    folders (rows smaller than released, `shape: auto`), MCD and AVST trained on them, Table III."""
+    import numpy as np
+    import yaml
+
+    from import_files import write_npy_folder
+    from test_input_checks import record
+
+    videos = [f"{i:08d}" for i in range(1, 13)]
+    rng = np.random.default_rng(0)
+    released = tmp_path / "released"
+    write_npy_folder(released / "vggish", {v: rng.standard_normal((4, 8)).astype(np.float32) for v in videos})
+    write_npy_folder(released / "res18", {v: rng.standard_normal((4, 16)).astype(np.float32) for v in videos})
+    write_npy_folder(released / "maps", {v: rng.standard_normal((4, 16, 14, 14)).astype(np.float32)
+                                         for v in videos})
+    splits = {"train": videos[:8], "val": videos[8:10], "test": videos[10:]}
+    annotations = {}
+    for split, names in splits.items():
+        path = tmp_path / "json_update" / f"avqa-{split}.json"
+        path.parent.mkdir(exist_ok=True)
+        first = {"train": 0, "val": 100, "test": 200}[split]
+        path.write_text(json.dumps([record(first + i, v, answer=("two" if i % 2 else "one"))
+                                    for i, v in enumerate(names)]))
+        annotations[split] = f"json_update/avqa-{split}.json"
+    features = {stream: {"import": f"released/{folder}", "layout": layout, "shape": "auto"}
+                for stream, folder, layout in (("audio", "vggish", "vggish"), ("visual", "res18", "resnet18"),
+                                               ("visual_map", "maps", "resnet18_14x14"))}
+    config = {"run": [], "datasets": {"released": {
+        "format": "music_avqa", "annotations": annotations, "seconds": 4, "features": features,
+        "training": {"variants": ["mcd", "avst"], "epochs": 1, "batch_size": 4, "lr_step": 1, "workers": 0,
+                     "device": "cpu", "extra": TINY},
+        "table": {"prior": True}}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--cores", "2", "results/released/table3.csv")
+    rows = {r["method"]: r for r in csv.DictReader((tmp_path / "results/released/table3.csv").open())}
+    assert {"MCD", "AVST", "prior", "N"} <= set(rows), sorted(rows)
+    assert rows["N"]["overall"] == "2"
+    assert rows["MCD"]["visual_backbone"] == "imported_resnet18" and rows["MCD"]["audio_backbone"] == "imported_vggish"
+    assert "audio=imported:vggish:vggish@" in rows["MCD"]["features"]
+    assert "imported_resnet18_14x14" in rows["AVST"]["inputs"]        # AVST read the released maps
+    md = (tmp_path / "results/released/table3.md").read_text()
+    assert "visual_map features: imported from maps (sha256 " in md     # the peer's stream has its note too
+    assert "visual_map=imported:resnet18_14x14:maps@" in rows["AVST"]["features"]
+    assert not (tmp_path / "results/released/frames").exists()
+    for store in ("audio/imported_vggish", "visual/imported_resnet18", "visual_map/imported_resnet18_14x14"):
+        assert (tmp_path / f"results/released/features/{store}.zarr").is_dir(), store

@@ -7,7 +7,7 @@ check time), mcd_core.scoring (the torch-free peers table: which stores a peer r
 """
 
 from mcd_core.workflow.config import (AUDIO_RATES, CLIP_BACKBONES, RECIPE_KEYS, SECTIONS, ConfigError,
-                                      audio_sample_rate, audio_store_backbone, audio_store_name, carve_paths, extra_for_variant, load_schema,
+                                      audio_sample_rate, audio_store_backbone, audio_store_name, carve_paths, extra_for_variant, imported_backbone, load_schema,
                                       validate_config, weights_dir)
 from mcd_core.data.questions import DUPLICATES_REPORTED_ENV, AnnotationError
 from mcd_core.workflow.datasets import (DatasetNotReadyError, DatasetSettings, annotation_video_ids,
@@ -18,5 +18,5 @@ from mcd_core.workflow.datasets import (DatasetNotReadyError, DatasetSettings, a
 __all__ = ["AUDIO_RATES", "DUPLICATES_REPORTED_ENV", "CLIP_BACKBONES", "audio_sample_rate", "audio_store_backbone", "audio_store_name", "carve_paths", "RECIPE_KEYS", "SECTIONS", "AnnotationError", "ConfigError", "DatasetNotReadyError",
            "DatasetSettings", "annotation_video_ids", "check_annotations", "check_dataset_ready", "check_video_free", "check_videos_found",
            "datasets_to_check", "dataset_settings", "dataset_warnings", "dataset_video_ids", "demo_video_ids",
-           "extra_for_variant", "load_schema", "make_shards", "missing_video_ids", "shard_names",
+           "extra_for_variant", "imported_backbone", "load_schema", "make_shards", "missing_video_ids", "shard_names",
            "validate_config", "weights_dir"]

@@ -307,8 +307,13 @@ def import_flags(wildcards):
 
 
 def stream_flags(dataset):
-    """`--store STREAM=PATH` of the dataset's visual and audio stores, for the table's notes."""
-    return [item for s in ("visual", "audio") for item in ("--store", f"{s}={merged_store(dataset, s)}")]
+    """`--store STREAM=PATH` of the dataset's visual and audio stores, and of the peer streams it
+    imports (AVST's maps, PSTP-Net's patches, TSPM's text), for the table's notes."""
+    stores = {s: merged_store(dataset, s) for s in ("visual", "audio")}
+    for stream, spec in sorted((settings(dataset).features or {}).items()):
+        if stream not in stores:
+            stores[stream] = f"results/{dataset}/features/{stream}/{pipeline.imported_backbone(spec)}.zarr"
+    return [item for s, path in stores.items() for item in ("--store", f"{s}={path}")]
 
 
 # --- used by train.smk ---
