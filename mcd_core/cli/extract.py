@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 from mcd_core.cli.backbone_args import add_backbone_arguments
-from mcd_core.cli.progress_args import add_progress_argument, announce_of, shard_report
+from mcd_core.cli.progress_args import add_progress_argument, announce_done, shard_report
 from mcd_core.cli.values import at_least
-from mcd_core.common.progress_lines import duration, shard_label
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +67,10 @@ def run_merge(args: argparse.Namespace) -> int:
     out, failures = merge_shards(args.parts, args.out)
     log.info("wrote %s from %d shards; %d failed videos listed in %s", out, len(args.parts),
              len(failures), failures_path(out))
-    announce = announce_of(args)
-    if announce is not None:
-        from mcd_core.features.store import row_names
+    from mcd_core.features.store import row_names
 
-        announce(f"[{shard_label('merge', out)}] {len(row_names(out)[0])} videos from {len(args.parts)} "
-                 f"shards, {len(failures)} failed, {duration(time.perf_counter() - began)}")
+    announce_done(args, "merge", out, lambda: f"{len(row_names(out)[0])} videos from {len(args.parts)} shards, "
+                                              f"{len(failures)} failed", began)
     return 0
 
 

@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 from mcd_core.cli.errors import UserError
-from mcd_core.cli.progress_args import add_progress_argument, announce_of
+from mcd_core.cli.progress_args import add_progress_argument, announce_done
 from mcd_core.cli.values import at_least
-from mcd_core.common.progress_lines import duration, shard_label
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +62,8 @@ def run_import(args: argparse.Namespace) -> int:
     result = import_features(job)
     log.info("wrote %s: %d %ss from %s (sha256 %s); %d left out, listed in %s", result.out, result.rows,
              layout.keyed_by, args.source, result.sha256[:12], len(result.problems), failures_path(result.out))
-    announce = announce_of(args)
-    if announce is not None:  # the console's one line (docs/progress.md)
-        announce(f"[{shard_label('import', args.out)}] {result.rows} {layout.keyed_by}s imported, "
-                 f"{len(result.problems)} left out, {duration(time.perf_counter() - began)}")
+    announce_done(args, "import", args.out,
+                  lambda: f"{result.rows} {layout.keyed_by}s imported, {len(result.problems)} left out", began)
     return 0
 
 

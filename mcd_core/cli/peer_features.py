@@ -11,9 +11,8 @@ from pathlib import Path
 from mcd_core.cli.annotations import add_format_argument
 from mcd_core.cli.backbone_args import add_backbone_arguments
 from mcd_core.cli.errors import UserError
-from mcd_core.cli.progress_args import add_progress_argument, announce_of, shard_report
+from mcd_core.cli.progress_args import add_progress_argument, announce_done, shard_report
 from mcd_core.cli.values import at_least
-from mcd_core.common.progress_lines import duration, shard_label
 from mcd_core.features.backbones.streams import STREAM_BACKBONES, TEXT_STREAM_NAMES, token_streams
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,10 @@ def run_extract_text(args: argparse.Namespace) -> int:
     written = extract_text(job)
     for stream, path in written.items():
         log.info("wrote %s (%s)", path, stream)
-    announce = announce_of(args)
-    if announce is not None:
-        from mcd_core.features.store import row_names
+    from mcd_core.features.store import row_names
 
-        stores = ", ".join(f"{stream} {len(row_names(path)[0])} questions" for stream, path in written.items())
-        announce(f"[{shard_label('text', next(iter(written.values())))}] {stores}, "
-                 f"{duration(time.perf_counter() - began)}")
+    announce_done(args, "text", next(iter(written.values())), lambda: ", ".join(
+        f"{stream} {len(row_names(path)[0])} questions" for stream, path in written.items()), began)
     return 0
 
 

@@ -10,9 +10,9 @@ import argparse
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from mcd_core.common.progress_lines import WHERE, Announce, announcer, shard_label, shard_line
+from mcd_core.common.progress_lines import WHERE, Announce, announcer, duration, shard_label, shard_line
 
 
 def add_progress_argument(p: argparse.ArgumentParser, what: str) -> None:
@@ -39,6 +39,14 @@ def _counts(store: Path, failures: Path | None) -> tuple[int, int]:
     except (OSError, ValueError, TypeError):
         failed = -1
     return done, failed
+
+
+def announce_done(args: argparse.Namespace, stage: str, out: Path, what: Callable[[], str], began: float) -> None:
+    """`[STAGE DATASET NAME] WHAT, T` for a verb that wrote one output `out`, when --progress allows
+    (`what` is only called then: it may read the output)."""
+    announce = announce_of(args)
+    if announce is not None:
+        announce(f"[{shard_label(stage, out)}] {what()}, {duration(time.perf_counter() - began)}")
 
 
 @contextmanager

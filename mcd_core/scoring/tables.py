@@ -24,6 +24,7 @@ from mcd_core.common.ids import question_id_problem
 from mcd_core.common.textfiles import read_text_file
 from mcd_core.data.formats.base import Taxonomy
 from mcd_core.data.questions import AnnotationSet, Question, cross_split_duplicates, filter_by_videos
+from mcd_core.features.importers.layouts import STAGE as IMPORT_STAGE  # torch-, zarr- and h5py-free
 from mcd_core.scoring.metrics import MUSIC_AVQA_TAXONOMY, ScoreResult, score
 from mcd_core.scoring.errors import TableError  # noqa: F401  (raised here, imported from here by callers)
 from mcd_core.scoring.uncertainty import (LEGEND, NOT_SIGNIFICANT, P_COLUMN, interval_cells, interval_columns,
@@ -94,7 +95,6 @@ def read_failed_videos(path: str | os.PathLike) -> set[str]:
 
 # The stage a missing-videos manifest gives its entries (`missing_videos: skip`): no file at all.
 MISSING_VIDEO_STAGE = "videos"
-IMPORT_STAGE = "import"  # features.importers.run.STAGE: a row the imported file lacks or that failed its checks
 _LOST_BECAUSE = {MISSING_VIDEO_STAGE: "videos without a file (missing_videos: skip)",
                  IMPORT_STAGE: "videos not imported (absent from the feature file, or a bad row: zeros, NaN, shape)"}
 EXTRACTION_FAILURES = "extraction failures"

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 PREFIX = "imported_"
+STAGE = "import"  # the stage of an imported row's entry in a store's failure list
 FAMILIES = ("hdf5", "npy", "npy_question", "store")
 
 

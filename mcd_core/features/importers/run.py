@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mcd_core.features.importers.layouts import Layout, get_layout
+from mcd_core.features.importers.layouts import STAGE, Layout, get_layout
 from mcd_core.features.importers.problems import ImportFeaturesError, Problem, count_line, row_problem
 from mcd_core.features.importers.sources import Hdf5Source, NpySource, StoreSource
 from mcd_core.features.merge import failures_path
@@ -26,7 +26,6 @@ from mcd_core.common.progress import progress
 from mcd_core.media.shardrun import Failure, write_failures
 
 log = logging.getLogger(__name__)
-STAGE = "import"
 
 
 @dataclass
